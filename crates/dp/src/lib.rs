@@ -1,0 +1,1 @@
+//! `dp`: the privacy kernel (being written).

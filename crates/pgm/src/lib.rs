@@ -1,0 +1,1 @@
+//! `pgm`: graphical-model estimation (being written).
