@@ -52,10 +52,16 @@ impl Config {
             return Err(Error::Config("--sites must be at least 1".into()));
         }
         if self.patients < self.sites {
-            return Err(Error::Config(format!("{} patients cannot fill {} sites (at least one patient per site)", self.patients, self.sites)));
+            return Err(Error::Config(format!(
+                "{} patients cannot fill {} sites (at least one patient per site)",
+                self.patients, self.sites
+            )));
         }
         if !(0.0..=1.0).contains(&self.heterogeneity) {
-            return Err(Error::Config(format!("--heterogeneity must be in [0, 1], got {}", self.heterogeneity)));
+            return Err(Error::Config(format!(
+                "--heterogeneity must be in [0, 1], got {}",
+                self.heterogeneity
+            )));
         }
         Ok(())
     }
@@ -99,7 +105,10 @@ pub(crate) fn site_sizes(patients: usize, sites: usize, heterogeneity: f64, rng:
         .collect();
     let total: f64 = weights.iter().sum();
     let spare = patients - sites;
-    let mut sizes: Vec<usize> = weights.iter().map(|w| 1 + (spare as f64 * w / total).floor() as usize).collect();
+    let mut sizes: Vec<usize> = weights
+        .iter()
+        .map(|w| 1 + (spare as f64 * w / total).floor() as usize)
+        .collect();
     let mut left = patients - sizes.iter().sum::<usize>();
     let mut i = 0;
     while left > 0 {
@@ -128,11 +137,26 @@ mod tests {
 
     #[test]
     fn bad_config_is_refused() {
-        let c = Config { patients: 2, sites: 3, heterogeneity: 0.5, seed: 1 };
+        let c = Config {
+            patients: 2,
+            sites: 3,
+            heterogeneity: 0.5,
+            seed: 1,
+        };
         assert!(simulate(Disease::Aml, &c).is_err());
-        let c = Config { patients: 20, sites: 0, heterogeneity: 0.5, seed: 1 };
+        let c = Config {
+            patients: 20,
+            sites: 0,
+            heterogeneity: 0.5,
+            seed: 1,
+        };
         assert!(simulate(Disease::Aml, &c).is_err());
-        let c = Config { patients: 20, sites: 2, heterogeneity: 1.5, seed: 1 };
+        let c = Config {
+            patients: 20,
+            sites: 2,
+            heterogeneity: 1.5,
+            seed: 1,
+        };
         assert!(simulate(Disease::Aml, &c).is_err());
     }
 }

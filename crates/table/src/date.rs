@@ -42,7 +42,9 @@ impl Date {
         let mut f = format.chars();
         while let Some(c) = f.next() {
             if c == '%' {
-                let spec = f.next().ok_or_else(|| format!("date format {format:?} ends with '%'"))?;
+                let spec = f
+                    .next()
+                    .ok_or_else(|| format!("date format {format:?} ends with '%'"))?;
                 let (max_digits, slot) = match spec {
                     'Y' => (4, &mut y),
                     'm' => (2, &mut m),
@@ -53,7 +55,9 @@ impl Date {
                 if n == 0 || (spec == 'Y' && n != 4) {
                     return Err(format!("{text:?} does not match date format {format:?}"));
                 }
-                let v: i32 = s[..n].parse().map_err(|_| format!("{text:?} does not match date format {format:?}"))?;
+                let v: i32 = s[..n]
+                    .parse()
+                    .map_err(|_| format!("{text:?} does not match date format {format:?}"))?;
                 *slot = Some(v);
                 s = &s[n..];
             } else {
@@ -65,7 +69,9 @@ impl Date {
             }
         }
         if !s.is_empty() {
-            return Err(format!("{text:?} does not match date format {format:?} (trailing {s:?})"));
+            return Err(format!(
+                "{text:?} does not match date format {format:?} (trailing {s:?})"
+            ));
         }
         let (Some(y), Some(m), Some(d)) = (y, m, d) else {
             return Err(format!("date format {format:?} must contain %Y, %m and %d"));
@@ -183,7 +189,11 @@ mod tests {
         let d = Date::parse("31/12/2020", "%d/%m/%Y").unwrap();
         assert_eq!(d.ymd(), (2020, 12, 31));
         assert_eq!(d.format("%d.%m.%Y"), "31.12.2020");
-        assert!(Date::parse("2020-02-30", "%Y-%m-%d").unwrap_err().contains("not a calendar date"));
+        assert!(
+            Date::parse("2020-02-30", "%Y-%m-%d")
+                .unwrap_err()
+                .contains("not a calendar date")
+        );
         assert!(Date::parse("2020-01-01x", "%Y-%m-%d").is_err());
         assert!(Date::parse("20-01-01", "%Y-%m-%d").is_err());
         assert!(Date::check_format("%Y-%m").is_err());

@@ -6,16 +6,30 @@
 pub enum Error {
     /// The dictionary file is not valid TOML or breaks a rule of the dictionary format.
     #[error("{source_name}:{line}:{col}: {message}")]
-    Dictionary { source_name: String, line: usize, col: usize, message: String },
+    Dictionary {
+        source_name: String,
+        line: usize,
+        col: usize,
+        message: String,
+    },
 
     /// A clinical rule does not parse or refers to something the dictionary lacks.
     #[error("{source_name}: rule {rule:?}, character {position}: {message}")]
-    Rule { source_name: String, rule: String, position: usize, message: String },
+    Rule {
+        source_name: String,
+        rule: String,
+        position: usize,
+        message: String,
+    },
 
     /// A data file is malformed in a way that stops reading (bad quoting, ragged row, bad
     /// encoding, header problems).
     #[error("{source_name}:{line}: {message}")]
-    Data { source_name: String, line: u64, message: String },
+    Data {
+        source_name: String,
+        line: u64,
+        message: String,
+    },
 
     /// A value problem found while reading strictly (see [`crate::Problem`]).
     #[error("{0}")]

@@ -5,11 +5,19 @@
 //! This crate does no file-path, network or clock I/O: it reads from `Read` and writes to
 //! `Write`, and takes a `source_name` for its error messages.
 
+pub mod csv;
 pub mod date;
+pub mod encode;
 pub mod error;
+pub mod infer;
+pub mod marginal;
+#[cfg(feature = "parquet")]
+pub mod parquet;
+pub mod redcap;
 pub mod rule;
 pub mod schema;
 pub mod table;
+pub mod validate;
 pub mod value;
 
 pub use date::Date;

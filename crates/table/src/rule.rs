@@ -30,7 +30,11 @@ pub enum Truth {
 
 impl Rule {
     pub fn parse(name: &str, source: &str, description: &str, _dict: &Dictionary) -> Result<Rule, RuleError> {
-        Ok(Rule { name: name.into(), source: source.into(), description: description.into() })
+        Ok(Rule {
+            name: name.into(),
+            source: source.into(),
+            description: description.into(),
+        })
     }
 
     /// Evaluates on a row whose values are in dictionary column order.

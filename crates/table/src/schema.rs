@@ -52,11 +52,31 @@ pub struct Group {
 /// The type of a column, with its public domain.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Kind {
-    Categorical { levels: Vec<String>, groups: Vec<Group> },
-    Integer { unit: Option<String>, min: Option<i64>, max: Option<i64>, bins: Vec<i64> },
-    Real { unit: Option<String>, min: Option<f64>, max: Option<f64>, bins: Vec<f64> },
-    Date { format: String, min: Option<Date>, max: Option<Date> },
-    Boolean { true_token: String, false_token: String },
+    Categorical {
+        levels: Vec<String>,
+        groups: Vec<Group>,
+    },
+    Integer {
+        unit: Option<String>,
+        min: Option<i64>,
+        max: Option<i64>,
+        bins: Vec<i64>,
+    },
+    Real {
+        unit: Option<String>,
+        min: Option<f64>,
+        max: Option<f64>,
+        bins: Vec<f64>,
+    },
+    Date {
+        format: String,
+        min: Option<Date>,
+        max: Option<Date>,
+    },
+    Boolean {
+        true_token: String,
+        false_token: String,
+    },
     /// A direct identifier: validated for presence only, never modelled or synthesised.
     Identifier,
     /// Free text: excluded from modelling.
@@ -101,7 +121,12 @@ impl Dictionary {
     pub fn from_toml(text: &str, source_name: &str) -> Result<Dictionary> {
         let file: FileDto = toml::from_str(text).map_err(|e| {
             let (line, col) = e.span().map(|s| line_col(text, s.start)).unwrap_or((1, 1));
-            Error::Dictionary { source_name: source_name.into(), line, col, message: e.message().trim().to_string() }
+            Error::Dictionary {
+                source_name: source_name.into(),
+                line,
+                col,
+                message: e.message().trim().to_string(),
+            }
         })?;
         file.check(text, source_name)
     }
@@ -229,7 +254,12 @@ struct Ctx<'a> {
 impl Ctx<'_> {
     fn err(&self, span: std::ops::Range<usize>, message: impl Into<String>) -> Error {
         let (line, col) = line_col(self.text, span.start);
-        Error::Dictionary { source_name: self.source.into(), line, col, message: message.into() }
+        Error::Dictionary {
+            source_name: self.source.into(),
+            line,
+            col,
+            message: message.into(),
+        }
     }
 }
 
@@ -237,10 +267,13 @@ impl FileDto {
     fn check(self, text: &str, source: &str) -> Result<Dictionary> {
         let cx = Ctx { text, source };
         if self.format_version != FORMAT_VERSION {
-            return Err(cx.err(0..0, format!(
-                "format_version {} is not supported (this build reads version {FORMAT_VERSION})",
-                self.format_version
-            )));
+            return Err(cx.err(
+                0..0,
+                format!(
+                    "format_version {} is not supported (this build reads version {FORMAT_VERSION})",
+                    self.format_version
+                ),
+            ));
         }
         if self.column.is_empty() {
             return Err(cx.err(0..0, "a dictionary needs at least one [[column]]"));
@@ -257,7 +290,9 @@ impl FileDto {
             if !seen.insert(name.clone()) {
                 return Err(cx.err(span, format!("column {name:?} is declared twice")));
             }
-            let col = c.check(&self.missing_tokens).map_err(|m| cx.err(span.clone(), format!("column {name:?}: {m}")))?;
+            let col = c
+                .check(&self.missing_tokens)
+                .map_err(|m| cx.err(span.clone(), format!("column {name:?}: {m}")))?;
             columns.push(col);
         }
         let mut time_to_event = Vec::new();
@@ -267,25 +302,81 @@ impl FileDto {
             let find = |n: &str| columns.iter().find(|c| c.name == n);
             match find(&t.time).map(|c| &c.kind) {
                 Some(Kind::Integer { .. } | Kind::Real { .. }) => {}
-                Some(k) => return Err(cx.err(span, format!("time-to-event {:?}: time column {:?} is {}, not integer or real", t.name, t.time, k.name()))),
-                None => return Err(cx.err(span, format!("time-to-event {:?}: time column {:?} is not in the dictionary", t.name, t.time))),
+                Some(k) => {
+                    return Err(cx.err(
+                        span,
+                        format!(
+                            "time-to-event {:?}: time column {:?} is {}, not integer or real",
+                            t.name,
+                            t.time,
+                            k.name()
+                        ),
+                    ));
+                }
+                None => {
+                    return Err(cx.err(
+                        span,
+                        format!(
+                            "time-to-event {:?}: time column {:?} is not in the dictionary",
+                            t.name, t.time
+                        ),
+                    ));
+                }
             }
             match find(&t.status).map(|c| &c.kind) {
                 Some(Kind::Boolean { .. }) => {}
-                Some(Kind::Integer { min: Some(0), max: Some(1), .. }) => {}
-                Some(k) => return Err(cx.err(span, format!("time-to-event {:?}: status column {:?} is {}, not boolean or integer 0..1", t.name, t.status, k.name()))),
-                None => return Err(cx.err(span, format!("time-to-event {:?}: status column {:?} is not in the dictionary", t.name, t.status))),
+                Some(Kind::Integer {
+                    min: Some(0),
+                    max: Some(1),
+                    ..
+                }) => {}
+                Some(k) => {
+                    return Err(cx.err(
+                        span,
+                        format!(
+                            "time-to-event {:?}: status column {:?} is {}, not boolean or integer 0..1",
+                            t.name,
+                            t.status,
+                            k.name()
+                        ),
+                    ));
+                }
+                None => {
+                    return Err(cx.err(
+                        span,
+                        format!(
+                            "time-to-event {:?}: status column {:?} is not in the dictionary",
+                            t.name, t.status
+                        ),
+                    ));
+                }
             }
-            time_to_event.push(TimeToEvent { name: t.name, time: t.time, status: t.status, description: t.description });
+            time_to_event.push(TimeToEvent {
+                name: t.name,
+                time: t.time,
+                status: t.status,
+                description: t.description,
+            });
         }
         let mut rules = Vec::new();
-        let mut dict = Dictionary { name: self.name, description: self.description, columns, time_to_event: Vec::new(), rules: Vec::new() };
+        let mut dict = Dictionary {
+            name: self.name,
+            description: self.description,
+            columns,
+            time_to_event: Vec::new(),
+            rules: Vec::new(),
+        };
         for r in self.rule {
             let span = r.span();
             let r = r.into_inner();
             let rule = Rule::parse(&r.name, &r.expr, &r.description, &dict).map_err(|e| {
                 let (line, col) = line_col(text, span.start);
-                Error::Rule { source_name: format!("{source}:{line}:{col}"), rule: r.name.clone(), position: e.position, message: e.message }
+                Error::Rule {
+                    source_name: format!("{source}:{line}:{col}"),
+                    rule: r.name.clone(),
+                    position: e.position,
+                    message: e.message,
+                }
             })?;
             rules.push(rule);
         }
@@ -305,19 +396,39 @@ impl FileDto {
             time_to_event: d
                 .time_to_event
                 .iter()
-                .map(|t| toml::Spanned::new(0..0, TteDto { name: t.name.clone(), time: t.time.clone(), status: t.status.clone(), description: t.description.clone() }))
+                .map(|t| {
+                    toml::Spanned::new(
+                        0..0,
+                        TteDto {
+                            name: t.name.clone(),
+                            time: t.time.clone(),
+                            status: t.status.clone(),
+                            description: t.description.clone(),
+                        },
+                    )
+                })
                 .collect(),
             rule: d
                 .rules
                 .iter()
-                .map(|r| toml::Spanned::new(0..0, RuleDto { name: r.name.clone(), expr: r.source.clone(), description: r.description.clone() }))
+                .map(|r| {
+                    toml::Spanned::new(
+                        0..0,
+                        RuleDto {
+                            name: r.name.clone(),
+                            expr: r.source.clone(),
+                            description: r.description.clone(),
+                        },
+                    )
+                })
                 .collect(),
         }
     }
 }
 
 fn int_value(v: &toml::Value, what: &str) -> Result<i64, String> {
-    v.as_integer().ok_or_else(|| format!("{what} must be an integer, found {v}"))
+    v.as_integer()
+        .ok_or_else(|| format!("{what} must be an integer, found {v}"))
 }
 
 fn real_value(v: &toml::Value, what: &str) -> Result<f64, String> {
@@ -336,16 +447,36 @@ impl ColumnDto {
     fn check(self, default_tokens: &[String]) -> Result<Column, String> {
         let k = self.kind;
         let only = |present: bool, field: &str, kinds: &str| -> Result<(), String> {
-            if present { Err(format!("`{field}` applies only to {kinds} columns, not {k:?}").to_lowercase()) } else { Ok(()) }
+            if present {
+                Err(format!("`{field}` applies only to {kinds} columns, not {k:?}").to_lowercase())
+            } else {
+                Ok(())
+            }
         };
         let numeric = matches!(k, KindName::Integer | KindName::Real);
         only(self.unit.is_some() && !numeric, "unit", "integer and real")?;
         only(!self.bins.is_empty() && !numeric, "bins", "integer and real")?;
-        only((self.min.is_some() || self.max.is_some()) && !numeric && k != KindName::Date, "min/max", "integer, real and date")?;
-        only(!self.levels.is_empty() && k != KindName::Categorical, "levels", "categorical")?;
-        only(!self.groups.is_empty() && k != KindName::Categorical, "groups", "categorical")?;
+        only(
+            (self.min.is_some() || self.max.is_some()) && !numeric && k != KindName::Date,
+            "min/max",
+            "integer, real and date",
+        )?;
+        only(
+            !self.levels.is_empty() && k != KindName::Categorical,
+            "levels",
+            "categorical",
+        )?;
+        only(
+            !self.groups.is_empty() && k != KindName::Categorical,
+            "groups",
+            "categorical",
+        )?;
         only(self.format.is_some() && k != KindName::Date, "format", "date")?;
-        only((self.true_token.is_some() || self.false_token.is_some()) && k != KindName::Boolean, "true/false", "boolean")?;
+        only(
+            (self.true_token.is_some() || self.false_token.is_some()) && k != KindName::Boolean,
+            "true/false",
+            "boolean",
+        )?;
         let kind = match k {
             KindName::Categorical => {
                 if self.levels.is_empty() {
@@ -368,23 +499,47 @@ impl ColumnDto {
                             return Err(format!("level {m:?} is in more than one group"));
                         }
                     }
-                    groups.push(Group { name: g, levels: members });
+                    groups.push(Group {
+                        name: g,
+                        levels: members,
+                    });
                 }
-                Kind::Categorical { levels: self.levels, groups }
+                Kind::Categorical {
+                    levels: self.levels,
+                    groups,
+                }
             }
             KindName::Integer => {
                 let min = self.min.as_ref().map(|v| int_value(v, "min")).transpose()?;
                 let max = self.max.as_ref().map(|v| int_value(v, "max")).transpose()?;
-                let bins = self.bins.iter().map(|v| int_value(v, "a bin edge")).collect::<Result<Vec<_>, _>>()?;
+                let bins = self
+                    .bins
+                    .iter()
+                    .map(|v| int_value(v, "a bin edge"))
+                    .collect::<Result<Vec<_>, _>>()?;
                 check_bounds(min, max, &bins)?;
-                Kind::Integer { unit: self.unit, min, max, bins }
+                Kind::Integer {
+                    unit: self.unit,
+                    min,
+                    max,
+                    bins,
+                }
             }
             KindName::Real => {
                 let min = self.min.as_ref().map(|v| real_value(v, "min")).transpose()?;
                 let max = self.max.as_ref().map(|v| real_value(v, "max")).transpose()?;
-                let bins = self.bins.iter().map(|v| real_value(v, "a bin edge")).collect::<Result<Vec<_>, _>>()?;
+                let bins = self
+                    .bins
+                    .iter()
+                    .map(|v| real_value(v, "a bin edge"))
+                    .collect::<Result<Vec<_>, _>>()?;
                 check_bounds(min, max, &bins)?;
-                Kind::Real { unit: self.unit, min, max, bins }
+                Kind::Real {
+                    unit: self.unit,
+                    min,
+                    max,
+                    bins,
+                }
             }
             KindName::Date => {
                 let format = self.format.unwrap_or_else(|| "%Y-%m-%d".to_string());
@@ -392,8 +547,12 @@ impl ColumnDto {
                 let parse = |v: &Option<toml::Value>, what: &str| -> Result<Option<Date>, String> {
                     match v {
                         None => Ok(None),
-                        Some(toml::Value::String(s)) => Date::parse(s, "%Y-%m-%d").map(Some).map_err(|e| format!("{what}: {e} (write bounds as \"YYYY-MM-DD\")")),
-                        Some(toml::Value::Datetime(d)) => Date::parse(&d.to_string(), "%Y-%m-%d").map(Some).map_err(|e| format!("{what}: {e} (write bounds as \"YYYY-MM-DD\")")),
+                        Some(toml::Value::String(s)) => Date::parse(s, "%Y-%m-%d")
+                            .map(Some)
+                            .map_err(|e| format!("{what}: {e} (write bounds as \"YYYY-MM-DD\")")),
+                        Some(toml::Value::Datetime(d)) => Date::parse(&d.to_string(), "%Y-%m-%d")
+                            .map(Some)
+                            .map_err(|e| format!("{what}: {e} (write bounds as \"YYYY-MM-DD\")")),
                         Some(o) => Err(format!("{what} must be a date \"YYYY-MM-DD\", found {o}")),
                     }
                 };
@@ -412,7 +571,10 @@ impl ColumnDto {
                 if t == f {
                     return Err(format!("true and false tokens are both {t:?}"));
                 }
-                Kind::Boolean { true_token: t, false_token: f }
+                Kind::Boolean {
+                    true_token: t,
+                    false_token: f,
+                }
             }
             KindName::Identifier => Kind::Identifier,
             KindName::Text => Kind::Text,
@@ -426,12 +588,21 @@ impl ColumnDto {
         {
             return Err(format!("{t:?} is both a level and a missing token"));
         }
-        if let Kind::Boolean { true_token, false_token } = &kind
+        if let Kind::Boolean {
+            true_token,
+            false_token,
+        } = &kind
             && let Some(t) = missing_tokens.iter().find(|t| *t == true_token || *t == false_token)
         {
             return Err(format!("{t:?} is both a boolean token and a missing token"));
         }
-        Ok(Column { name: self.name, kind, missing: self.missing, missing_tokens, description: self.description })
+        Ok(Column {
+            name: self.name,
+            kind,
+            missing: self.missing,
+            missing_tokens,
+            description: self.description,
+        })
     }
 
     fn from_column(c: &Column) -> ColumnDto {
@@ -477,7 +648,10 @@ impl ColumnDto {
                 dto.min = min.map(|d| toml::Value::String(d.to_string()));
                 dto.max = max.map(|d| toml::Value::String(d.to_string()));
             }
-            Kind::Boolean { true_token, false_token } => {
+            Kind::Boolean {
+                true_token,
+                false_token,
+            } => {
                 dto.kind = KindName::Boolean;
                 dto.true_token = Some(true_token.clone());
                 dto.false_token = Some(false_token.clone());
@@ -489,7 +663,11 @@ impl ColumnDto {
     }
 }
 
-fn check_bounds<T: PartialOrd + Copy + std::fmt::Display>(min: Option<T>, max: Option<T>, bins: &[T]) -> Result<(), String> {
+fn check_bounds<T: PartialOrd + Copy + std::fmt::Display>(
+    min: Option<T>,
+    max: Option<T>,
+    bins: &[T],
+) -> Result<(), String> {
     if let (Some(a), Some(b)) = (min, max)
         && a > b
     {

@@ -65,8 +65,16 @@ pub struct TypeMismatch {
 
 impl Table {
     pub fn new(dictionary: Arc<Dictionary>) -> Table {
-        let columns = dictionary.columns.iter().map(|c| ColumnData::for_kind(&c.kind)).collect();
-        Table { dictionary, columns, rows: 0 }
+        let columns = dictionary
+            .columns
+            .iter()
+            .map(|c| ColumnData::for_kind(&c.kind))
+            .collect();
+        Table {
+            dictionary,
+            columns,
+            rows: 0,
+        }
     }
 
     pub fn dictionary(&self) -> &Arc<Dictionary> {
@@ -94,7 +102,11 @@ impl Table {
     /// [`Value::Text`] level labels. Nothing is appended if any value does not fit.
     pub fn push_row(&mut self, row: Vec<Value>) -> Result<(), TypeMismatch> {
         if row.len() != self.columns.len() {
-            return Err(TypeMismatch { column: "<row>".into(), kind: "row", value: format!("{} values for {} columns", row.len(), self.columns.len()) });
+            return Err(TypeMismatch {
+                column: "<row>".into(),
+                kind: "row",
+                value: format!("{} values for {} columns", row.len(), self.columns.len()),
+            });
         }
         // Check every value first so a failure leaves the table unchanged.
         for (i, v) in row.iter().enumerate() {
@@ -143,7 +155,15 @@ impl Table {
             (ColumnData::Text(_), Value::Text(_)) => true,
             _ => false,
         };
-        if ok { Ok(()) } else { Err(TypeMismatch { column: col.name.clone(), kind: col.kind.name(), value: v.to_string() }) }
+        if ok {
+            Ok(())
+        } else {
+            Err(TypeMismatch {
+                column: col.name.clone(),
+                kind: col.kind.name(),
+                value: v.to_string(),
+            })
+        }
     }
 
     /// The value at (`row`, `col`); categorical cells come back as their level label.

@@ -1,0 +1,1 @@
+//! CSV reading and writing with configurable dialect and encoding (being written).

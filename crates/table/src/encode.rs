@@ -1,0 +1,1 @@
+//! Domain encoding of typed tables to integer codes and back (being written).

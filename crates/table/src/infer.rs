@@ -1,0 +1,1 @@
+//! Drafting a dictionary from a data file (being written).

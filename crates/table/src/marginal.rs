@@ -1,0 +1,1 @@
+//! Marginal counting over encoded tables (being written).

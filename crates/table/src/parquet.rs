@@ -1,0 +1,1 @@
+//! Parquet reading and writing (being written).

@@ -1,0 +1,1 @@
+//! Import of REDCap data dictionary exports (being written).

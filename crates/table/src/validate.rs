@@ -1,0 +1,1 @@
+//! Validation of data files against their dictionary (being written).
