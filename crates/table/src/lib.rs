@@ -7,6 +7,7 @@
 
 pub mod csv;
 pub mod date;
+pub mod describe;
 pub mod encode;
 pub mod error;
 pub mod infer;
