@@ -1,1 +1,0 @@
-//! Domain encoding of typed tables to integer codes and back (being written).
