@@ -1,1 +1,0 @@
-//! CSV reading and writing with configurable dialect and encoding (being written).
