@@ -131,7 +131,7 @@ pub struct Charge {
 
 /// A zCDP budget: a total ρ and a ledger of charges whose sum never exceeds it.
 ///
-/// Composition is additive (Bun & Steinke 2016, Lemma 2.3). The running sum is kept as an `f64`
+/// Composition is additive (Bun & Steinke 2016, composition of zCDP). The running sum is kept as an `f64`
 /// upper bound on the exact real sum of the charges (rounded up with TwoSum when inexact), and a
 /// charge is accepted only if the exact real sum of that bound and the charge is ≤ the total.
 /// So the invariant "exact sum of charges ≤ total" holds with no floating-point slack; the only

@@ -24,8 +24,8 @@ pub enum Error {
     InvalidSensitivity { value: u64, max: u64 },
 
     /// The noise variance a privacy claim needs is outside the exactly supported range.
-    #[error("the required noise variance {sigma2} (Δ²/(2ρ)) is outside the supported range [{min}, {max}]")]
-    VarianceOutOfRange { sigma2: f64, min: f64, max: f64 },
+    #[error("the required noise variance {sigma2} (Δ²/(2ρ)) exceeds the supported maximum {max}")]
+    VarianceOutOfRange { sigma2: f64, max: f64 },
 
     /// A selection was asked for among zero candidates.
     #[error("cannot select among zero candidates")]

@@ -16,10 +16,12 @@ use crate::sample::{DiscreteGaussian, bernoulli_exp, uniform_below};
 ///
 /// **Privacy claim.** Let q map datasets to ℤᵈ with L2 sensitivity Δ₂ under add/remove-one
 /// neighbours: ‖q(x) − q(x')‖₂ ≤ Δ₂. Then x ↦ q(x) + Y, Y ~ 𝒩_ℤ(0, σ²)ᵈ i.i.d., satisfies
-/// (Δ₂²/(2σ²))-zCDP (Canonne, Kamath & Steinke 2020, Theorem 4 for d = 1 and Theorem 14 for the
-/// multivariate case). [`GaussianMechanism::new`] picks the smallest σ² on a dyadic grid (exact
-/// rational, denominator a power of two ≤ 2⁴⁸) with Δ₂²/(2σ²) ≤ ρ, checked in exact integer
-/// arithmetic against the exact binary value of ρ: the noise is never below what the claim needs.
+/// (Δ₂²/(2σ²))-zCDP (Canonne, Kamath & Steinke 2020, Theorem 4 for d = 1; for d > 1 the Rényi
+/// divergences of the independent coordinates add up to α‖q(x) − q(x')‖₂²/(2σ²), CKS20's
+/// multivariate discrete Gaussian theorem). [`GaussianMechanism::new`] picks the smallest σ² on
+/// a dyadic grid (exact rational, denominator a power of two ≤ 2⁴⁸) with Δ₂²/(2σ²) ≤ ρ, checked
+/// in exact integer arithmetic against the exact binary value of ρ: the noise is never below
+/// what the claim needs.
 #[derive(Debug, Clone, PartialEq)]
 pub struct GaussianMechanism {
     rho: Rho,
@@ -93,11 +95,9 @@ fn smallest_sigma2(rho: Rho, sensitivity: u64) -> Result<Rational> {
     let delta = sensitivity as f64;
     let target = delta * delta / (2.0 * rho.get());
     let max_term = Rational::MAX_TERM as f64;
-    let min = 1.0 / max_term;
     if target.is_nan() || target > max_term - 32.0 {
         return Err(Error::VarianceOutOfRange {
             sigma2: target,
-            min,
             max: max_term,
         });
     }
@@ -118,7 +118,6 @@ fn smallest_sigma2(rho: Rho, sensitivity: u64) -> Result<Rational> {
     }
     let num = u64::try_from(a).map_err(|_| Error::VarianceOutOfRange {
         sigma2: target,
-        min,
         max: max_term,
     })?;
     Rational::new(num, 1u64 << k)
@@ -141,8 +140,8 @@ fn dyadic_at_least(x: u128, p: i32, y: u128) -> bool {
 /// **Privacy claim.** Let every score sᵢ(x) have sensitivity Δ under add/remove-one neighbours:
 /// |sᵢ(x) − sᵢ(x')| ≤ Δ for all i. Then the mechanism is ε-DP (McSherry & Talwar 2007) and
 /// ε-bounded-range (Durfee & Rogers 2019), hence (ε²/8)-zCDP (Cesar & Rogers 2021, "Bounding,
-/// Concentrating, and Truncating", Lemma 3.2). [`ExponentialMechanism::rho`] returns ε²/8
-/// rounded up.
+/// Concentrating, and Truncating", ALT 2021: ε-BR implies ε²/8-zCDP).
+/// [`ExponentialMechanism::rho`] returns ε²/8 rounded up.
 ///
 /// **Sampling.** No Gumbel or floating-point weights: the mechanism draws a candidate i
 /// uniformly and accepts it with probability exp(−ε'(s_max − sᵢ)/(2Δ)) (exact Bernoulli of an

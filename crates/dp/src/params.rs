@@ -86,7 +86,7 @@ impl Rho {
     }
 
     /// Sequential composition: a ρ₁-zCDP and a ρ₂-zCDP mechanism together are (ρ₁+ρ₂)-zCDP
-    /// (Bun & Steinke 2016, Lemma 2.3). The sum is rounded up, never down.
+    /// (Bun & Steinke 2016, composition of zCDP). The sum is rounded up, never down.
     pub fn compose(self, other: Rho) -> Result<Rho> {
         Rho::new(add_round_up(self.0, other.0))
     }

@@ -8,9 +8,9 @@
 //!
 //! **Window.** The samplers return `i64`, so some truncation is unavoidable. Each sampler draws
 //! from its target distribution *conditioned on* `|Y| ≤ WINDOW` (an out-of-window proposal
-//! restarts the whole algorithm, which is exactly conditioning). The mass outside the window is
-//! below e^(−16384) for the discrete Laplace and below e^(−2²¹) for the discrete Gaussian at the
-//! largest supported scales (see the constants), far below anything observable.
+//! restarts the whole algorithm, which is exactly conditioning). At the largest supported scales
+//! the mass outside the window is at most 2·e^(−2¹⁴) for the discrete Laplace and below
+//! e^(−2²⁰) for the discrete Gaussian (see the constants), far below anything observable.
 
 use rand::CryptoRng;
 
@@ -181,7 +181,7 @@ pub struct DiscreteGaussian {
 
 impl DiscreteGaussian {
     /// Samples are conditioned on `|Y| ≤ 2³⁵`. A [`Rational`] σ² is at most 2⁴⁸, so σ ≤ 2²⁴ and
-    /// the excluded mass is below e^{−2²¹}.
+    /// the excluded mass is at most 2(1 + σ²/2³⁵)·e^{−2⁷⁰/(2σ²)} < e^{−2²⁰}.
     pub const WINDOW: u64 = 1 << 35;
 
     /// A sampler with variance parameter `sigma2`.
