@@ -733,3 +733,36 @@ fn a_bad_rule_in_a_dictionary_file_is_located() {
     let again = Dictionary::from_toml(&d.to_toml(), "again.toml").expect("round trip");
     assert_eq!(again.rules[0].source, "EFS_TIME <= OS_TIME");
 }
+
+#[test]
+fn names_that_look_like_keywords_or_functions() {
+    let text = r#"
+format_version = 1
+name = "names"
+
+[[column]]
+name = "date"
+type = "date"
+
+[[column]]
+name = "min"
+type = "integer"
+
+[[column]]
+name = "missing"
+type = "boolean"
+"#;
+    let d = Dictionary::from_toml(text, "names.toml").expect("valid dictionary");
+    let parse = |s: &str| Rule::parse("n", s, "", &d);
+    let row = [date("2020-01-31"), Value::Int(-3), Value::Bool(true)];
+    let r = parse("date >= date('2000-01-01') and min + 1 < 0 and `missing` == 1").expect("parses");
+    assert_eq!(r.eval(&row), T);
+    assert_eq!(r.columns(), &[0, 1, 2]);
+    assert_eq!(
+        r.canonical(),
+        "date >= date('2000-01-01') and min + 1 < 0 and `missing` == 1"
+    );
+    let e = parse("missing == 1").expect_err("a keyword");
+    assert_eq!(e.position, 1);
+    assert!(e.message.contains("backquotes"), "{e}");
+}
