@@ -1,0 +1,17 @@
+//! `synth`: synthesizers of tabular data. The DP synthesizers (MST, AIM, independent marginals)
+//! ask their questions of the data only through a measurement oracle, so the same code runs
+//! centrally or federated; baselines that are not DP (Gaussian copula) say so in their output.
+
+pub mod copula;
+pub mod normal;
+
+/// Every error of the `synth` crate.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Table(#[from] table::Error),
+    #[error("cannot synthesise: {0}")]
+    Input(String),
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
