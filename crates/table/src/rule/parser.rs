@@ -6,10 +6,27 @@ use super::ast::{BinOp, Expr, ExprKind, Func};
 use super::lexer::{Keyword, Token, TokenKind, tokenize};
 use crate::date::Date;
 
+/// The most tokens a rule may have; this bounds the depth of the syntax tree, which later
+/// passes walk recursively.
+pub(crate) const MAX_TOKENS: usize = 1000;
+
+/// How deeply parentheses, function calls, `not` and unary `-` may nest.
+pub(crate) const MAX_NESTING: usize = 64;
+
 /// Parses a whole rule.
 pub(crate) fn parse(source: &str) -> Result<Expr, RuleError> {
     let tokens = tokenize(source)?;
-    let mut p = Parser { tokens, at: 0 };
+    if let Some(t) = tokens.get(MAX_TOKENS) {
+        return Err(RuleError {
+            position: t.pos,
+            message: format!("the rule is too long (more than {MAX_TOKENS} tokens); split it into several rules"),
+        });
+    }
+    let mut p = Parser {
+        tokens,
+        at: 0,
+        depth: 0,
+    };
     if p.peek() == &TokenKind::End {
         return Err(RuleError {
             position: 1,
@@ -30,6 +47,8 @@ pub(crate) fn parse(source: &str) -> Result<Expr, RuleError> {
 struct Parser {
     tokens: Vec<Token>,
     at: usize,
+    /// Current nesting of parentheses, calls, `not` and unary `-`.
+    depth: usize,
 }
 
 impl Parser {
@@ -64,6 +83,20 @@ impl Parser {
             position: self.pos(),
             message: message.into(),
         }
+    }
+
+    /// Enters one level of nesting, failing past [`MAX_NESTING`].
+    fn nest(&mut self, pos: usize) -> Result<(), RuleError> {
+        self.depth += 1;
+        if self.depth > MAX_NESTING {
+            return Err(RuleError {
+                position: pos,
+                message: format!(
+                    "the rule nests parentheses, function calls, 'not' and '-' more than {MAX_NESTING} deep"
+                ),
+            });
+        }
+        Ok(())
     }
 
     fn is_keyword(&self, k: Keyword) -> bool {
@@ -118,7 +151,9 @@ impl Parser {
     fn negation(&mut self) -> Result<Expr, RuleError> {
         if self.is_keyword(Keyword::Not) {
             let pos = self.bump().pos;
+            self.nest(pos)?;
             let e = self.negation()?;
+            self.depth -= 1;
             return Ok(Expr::new(pos, ExprKind::Not(Box::new(e))));
         }
         self.comparison()
@@ -238,7 +273,9 @@ impl Parser {
     fn unary(&mut self) -> Result<Expr, RuleError> {
         if self.peek() == &TokenKind::Minus {
             let pos = self.bump().pos;
+            self.nest(pos)?;
             let e = self.unary()?;
+            self.depth -= 1;
             return Ok(Expr::new(pos, ExprKind::Neg(Box::new(e))));
         }
         self.atom()
@@ -257,8 +294,10 @@ impl Parser {
             TokenKind::Name(name) if self.peek() == &TokenKind::LParen => return self.call(pos, &name),
             TokenKind::Name(name) => ExprKind::Column(name),
             TokenKind::LParen => {
+                self.nest(pos)?;
                 let e = self.implication()?;
                 self.expect(TokenKind::RParen, "')'")?;
+                self.depth -= 1;
                 return Ok(e);
             }
             TokenKind::Keyword(Keyword::Not) => {
@@ -313,12 +352,14 @@ impl Parser {
                 message: format!("unknown function '{name}' (functions are abs, min, max and date)"),
             });
         };
+        self.nest(pos)?;
         let mut args = vec![self.implication()?];
         while self.peek() == &TokenKind::Comma {
             self.bump();
             args.push(self.implication()?);
         }
         self.expect(TokenKind::RParen, "',' or ')'")?;
+        self.depth -= 1;
         let arity_ok = match func {
             Func::Abs => args.len() == 1,
             Func::Min | Func::Max => args.len() >= 2,

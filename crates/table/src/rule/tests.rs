@@ -766,3 +766,18 @@ type = "boolean"
     assert_eq!(e.position, 1);
     assert!(e.message.contains("backquotes"), "{e}");
 }
+
+#[test]
+fn oversized_rules_are_refused_not_overflowing_the_stack() {
+    let deep = format!("{}AGE == 1{}", "(".repeat(65), ")".repeat(65));
+    fails(&deep, 65, "more than 64 deep");
+    let ok = format!("{}AGE == 1{}", "(".repeat(64), ")".repeat(64));
+    assert_eq!(eval(&ok, &[("AGE", Value::Int(1))]), T);
+    fails(&format!("{}TP53", "not ".repeat(100)), 257, "more than 64 deep");
+    fails(&format!("{}AGE > 0", "-".repeat(100)), 65, "more than 64 deep");
+    fails(&format!("{}AGE) > 0", "abs(".repeat(100)), 257, "more than 64 deep");
+    let long = vec!["TP53"; 600].join(" and ");
+    fails(&long, 500 * "TP53 and ".len() + 1, "too long");
+    let fits = vec!["TP53"; 500].join(" and ");
+    assert_eq!(eval(&fits, &[("TP53", Value::Bool(true))]), T);
+}
