@@ -11,7 +11,7 @@ use crate::domain::{Clique, Domain};
 use crate::error::Result;
 use crate::factor::{Factor, subset_map};
 use crate::junction_tree::JunctionTree;
-use crate::kernel::{log_sub, logsumexp_project};
+use crate::kernel::{log_sub, logsumexp_projection};
 
 /// The normalised log-marginal over `target` of the model whose calibrated log-beliefs (one
 /// normalised table per tree clique) are `log_beliefs`.
@@ -123,9 +123,7 @@ fn conditional(domain: &Domain, clique: &Clique, parent: &Clique, log_belief: &[
     let separator = clique.intersection(parent);
     let cells = domain.table_size(&separator)?;
     let map = subset_map(clique, &shape, &separator);
-    let mut sep = vec![0.0; cells];
-    let mut max = vec![0.0; cells];
-    logsumexp_project(log_belief, &map, &mut sep, &mut max);
+    let sep = logsumexp_projection(log_belief, &map, cells);
     let values = log_belief
         .iter()
         .zip(&map)

@@ -12,10 +12,10 @@
 use crate::clique_vector::CliqueVector;
 use crate::domain::{Clique, Domain};
 use crate::error::{PgmError, Result};
-use crate::factor::{Factor, subset_map};
+use crate::factor::{Factor, subset_projection};
 use crate::inference::MessagePassing;
 use crate::junction_tree::JunctionTree;
-use crate::kernel::{broadcast_add, sum_project};
+use crate::kernel::Projection;
 use crate::model::GraphicalModel;
 
 /// A noisy measurement of the marginal counts over a clique: `values[i] = count_i + noise`, with
@@ -115,7 +115,7 @@ struct Term {
     /// Index of the measurement's clique among the fitted parameter cliques.
     parameter: usize,
     /// Map from the tree clique's cells to the measurement's cells.
-    map: Vec<u32>,
+    map: Projection,
     values: Vec<f64>,
     inverse_stddev: f64,
 }
@@ -124,6 +124,7 @@ struct Term {
 #[derive(Debug, Clone)]
 struct Evaluation {
     log_beliefs: Vec<Vec<f64>>,
+    probabilities: Vec<Vec<f64>>,
     log_partition: f64,
     /// Measured marginals μ_m, one per term.
     marginals: Vec<Vec<f64>>,
@@ -151,8 +152,6 @@ pub struct MirrorDescent {
     candidate_theta: Vec<Vec<f64>>,
     current: Evaluation,
     candidate: Evaluation,
-    /// Scratch: expected counts of each tree clique that some measurement reads.
-    counts: Vec<Vec<f64>>,
     stepsize: f64,
     line_search: bool,
     iterations: usize,
@@ -236,7 +235,7 @@ impl MirrorDescent {
             terms.push(Term {
                 tree_clique,
                 parameter,
-                map: subset_map(big, &domain.shape(big)?, &m.clique),
+                map: subset_projection(big, &domain.shape(big)?, &m.clique),
                 values: m.values.clone(),
                 inverse_stddev: 1.0 / m.stddev,
             });
@@ -254,15 +253,12 @@ impl MirrorDescent {
         let sizes = engine.sizes().to_vec();
         let empty = Evaluation {
             log_beliefs: sizes.iter().map(|&n| vec![0.0; n]).collect(),
+            probabilities: sizes.iter().map(|&n| vec![0.0; n]).collect(),
             log_partition: 0.0,
             marginals: terms.iter().map(|t| vec![0.0; t.values.len()]).collect(),
             gradient: terms.iter().map(|t| vec![0.0; t.values.len()]).collect(),
             loss: 0.0,
         };
-        let mut counts = vec![Vec::new(); sizes.len()];
-        for t in &terms {
-            counts[t.tree_clique] = vec![0.0; sizes[t.tree_clique]];
-        }
         let mut solver = MirrorDescent {
             domain: domain.clone(),
             tree,
@@ -277,7 +273,6 @@ impl MirrorDescent {
             theta,
             current: empty.clone(),
             candidate: empty,
-            counts,
             stepsize,
             line_search: options.stepsize.is_none(),
             iterations: 0,
@@ -287,11 +282,10 @@ impl MirrorDescent {
             theta,
             current,
             terms,
-            counts,
             total,
             ..
         } = &mut solver;
-        evaluate(engine, theta, current, terms, counts, *total)?;
+        evaluate(engine, theta, current, terms, *total)?;
         Ok(solver)
     }
 
@@ -306,7 +300,8 @@ impl MirrorDescent {
             candidate.copy_from_slice(current);
         }
         for (term, gradient) in self.terms.iter().zip(&self.current.gradient) {
-            broadcast_add(&mut self.candidate_theta[term.tree_clique], &term.map, gradient, -eta);
+            term.map
+                .broadcast_add(&mut self.candidate_theta[term.tree_clique], gradient, -eta);
             for (p, g) in self.candidate_parameters[term.parameter].iter_mut().zip(gradient) {
                 *p -= eta * g;
             }
@@ -316,7 +311,6 @@ impl MirrorDescent {
             &self.candidate_theta,
             &mut self.candidate,
             &self.terms,
-            &mut self.counts,
             self.total,
         )?;
         let accept = if self.line_search {
@@ -399,22 +393,16 @@ fn evaluate(
     theta: &[Vec<f64>],
     out: &mut Evaluation,
     terms: &[Term],
-    counts: &mut [Vec<f64>],
     total: f64,
 ) -> Result<()> {
-    out.log_partition = engine.calibrate(theta, &mut out.log_beliefs)?;
-    // Only the tree cliques that some measurement reads have a (non-empty) counts buffer.
-    for (n, b) in counts.iter_mut().zip(&out.log_beliefs) {
-        for (x, l) in n.iter_mut().zip(b) {
-            *x = l.exp() * total;
-        }
-    }
+    out.log_partition = engine.calibrate(theta, &mut out.log_beliefs, &mut out.probabilities)?;
     out.loss = 0.0;
     for ((term, mu), gradient) in terms.iter().zip(out.marginals.iter_mut()).zip(out.gradient.iter_mut()) {
-        sum_project(&counts[term.tree_clique], &term.map, mu);
+        term.map.sum(&out.probabilities[term.tree_clique], mu);
         let mut squares = 0.0;
-        for ((g, &m), &y) in gradient.iter_mut().zip(mu.iter()).zip(&term.values) {
-            let diff = m - y;
+        for ((g, m), &y) in gradient.iter_mut().zip(mu.iter_mut()).zip(&term.values) {
+            *m *= total;
+            let diff = *m - y;
             squares += diff * diff;
             *g = diff * term.inverse_stddev;
         }

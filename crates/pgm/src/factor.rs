@@ -2,7 +2,7 @@
 
 use crate::domain::{Clique, Domain, MAX_TABLE_CELLS};
 use crate::error::{PgmError, Result};
-use crate::kernel::{index_map, logsumexp, logsumexp_project, strides};
+use crate::kernel::{Projection, index_map, logsumexp, logsumexp_projection, strides};
 
 /// A dense table of natural-log values over a [`Clique`], row-major in the clique's attribute order
 /// (the last attribute varies fastest). A potential is a factor; so is a log-probability table.
@@ -29,6 +29,23 @@ pub(crate) fn subset_map(big: &Clique, big_shape: &[usize], small: &Clique) -> V
         .map(|&a| small.position(a).map_or(0, |p| small_strides[p]))
         .collect();
     index_map(big_shape, &per_axis)
+}
+
+/// The blocked projection (see [`crate::kernel::Projection`]) from a table over `big` onto one
+/// over `small ⊆ big`.
+pub(crate) fn subset_projection(big: &Clique, big_shape: &[usize], small: &Clique) -> Projection {
+    let small_shape: Vec<usize> = small
+        .attrs()
+        .iter()
+        .filter_map(|&a| big.position(a).map(|p| big_shape[p]))
+        .collect();
+    let small_strides = strides(&small_shape);
+    let per_axis: Vec<usize> = big
+        .attrs()
+        .iter()
+        .map(|&a| small.position(a).map_or(0, |p| small_strides[p]))
+        .collect();
+    Projection::new(big_shape, &per_axis)
 }
 
 fn check_cells(clique: &Clique, shape: &[usize]) -> Result<usize> {
@@ -170,9 +187,7 @@ impl Factor {
             .collect();
         let cells = shape.iter().product();
         let map = subset_map(&self.clique, &self.shape, onto);
-        let mut values = vec![0.0; cells];
-        let mut scratch = vec![0.0; cells];
-        logsumexp_project(&self.values, &map, &mut values, &mut scratch);
+        let values = logsumexp_projection(&self.values, &map, cells);
         Factor {
             clique: onto.clone(),
             shape,

@@ -4,17 +4,17 @@
 
 use crate::domain::Domain;
 use crate::error::{PgmError, Result};
-use crate::factor::subset_map;
+use crate::factor::subset_projection;
 use crate::junction_tree::JunctionTree;
-use crate::kernel::{broadcast_add, log_sub, logsumexp, logsumexp_project};
+use crate::kernel::{Projection, exp, log_sub, logsumexp};
 
 /// Index maps of one tree edge (child → parent) onto their separator.
 #[derive(Debug, Clone)]
 struct Edge {
     child: usize,
     parent: usize,
-    child_map: Vec<u32>,
-    parent_map: Vec<u32>,
+    child_map: Projection,
+    parent_map: Projection,
 }
 
 /// A calibration plan for one junction tree: the index maps of every edge, computed once, and
@@ -25,18 +25,16 @@ pub(crate) struct MessagePassing {
     sizes: Vec<usize>,
     /// Edges in collect order (every child before its parent).
     edges: Vec<Edge>,
-    /// For each clique, the root of its tree.
-    root_of: Vec<usize>,
     roots: Vec<usize>,
     /// Attributes of each root clique (for error messages).
     root_cliques: Vec<Vec<usize>>,
-    /// Scratch: `ln Z` of each tree, by root.
-    log_z: Vec<f64>,
     /// Upward message of each edge (same index as `edges`).
     up: Vec<Vec<f64>>,
     /// Scratch: a separator-sized message and the per-cell maxima of log-sum-exp.
     down: Vec<f64>,
     max: Vec<f64>,
+    /// Scratch of the largest clique's size for log-sum-exp.
+    shifted: Vec<f64>,
 }
 
 impl MessagePassing {
@@ -60,25 +58,21 @@ impl MessagePassing {
             edges.push(Edge {
                 child,
                 parent,
-                child_map: subset_map(&cliques[child], &shapes[child], separator),
-                parent_map: subset_map(&cliques[parent], &shapes[parent], separator),
+                child_map: subset_projection(&cliques[child], &shapes[child], separator),
+                parent_map: subset_projection(&cliques[parent], &shapes[parent], separator),
             });
             up.push(vec![0.0; cells]);
         }
-        let mut root_of = vec![0; cliques.len()];
-        for &c in tree.order() {
-            root_of[c] = tree.parent(c).map_or(c, |p| root_of[p]);
-        }
+        let largest_clique = sizes.iter().copied().max().unwrap_or(0);
         Ok(MessagePassing {
             sizes,
             edges,
-            root_of,
             roots: tree.roots().collect(),
             root_cliques: tree.roots().map(|r| cliques[r].attrs().to_vec()).collect(),
-            log_z: vec![0.0; cliques.len()],
             up,
             down: vec![0.0; largest_separator],
             max: vec![0.0; largest_separator],
+            shifted: vec![0.0; largest_clique],
         })
     }
 
@@ -87,43 +81,61 @@ impl MessagePassing {
         &self.sizes
     }
 
-    /// Calibrates: from log-potentials `theta` (one table per tree clique) computes log-beliefs,
-    /// normalised so that each clique's table is its log-marginal probability. Returns `ln Z`,
-    /// the log partition function of the whole model (the sum over the trees of the forest).
-    pub(crate) fn calibrate(&mut self, theta: &[Vec<f64>], beliefs: &mut [Vec<f64>]) -> Result<f64> {
-        debug_assert_eq!(theta.len(), beliefs.len());
-        for (b, t) in beliefs.iter_mut().zip(theta) {
+    /// Calibrates: from log-potentials `theta` (one table per tree clique) computes every clique's
+    /// normalised log-marginal into `log_beliefs` and its marginal probabilities into
+    /// `probabilities`. Returns `ln Z`, the log partition function of the whole model (the sum
+    /// over the trees of the forest).
+    ///
+    /// Collect runs in log space with a per-separator-cell maximum, because partial products
+    /// can be far from calibrated. Distribute starts from calibrated marginals: each clique's
+    /// probabilities are exponentiated once, as soon as its belief is final, and projected onto
+    /// each child's separator by plain sums. A separator cell whose probability underflows
+    /// (below ~1e-308) is then treated as zero; nothing that is returned in probability space can
+    /// tell the difference.
+    pub(crate) fn calibrate(
+        &mut self,
+        theta: &[Vec<f64>],
+        log_beliefs: &mut [Vec<f64>],
+        probabilities: &mut [Vec<f64>],
+    ) -> Result<f64> {
+        debug_assert_eq!(theta.len(), log_beliefs.len());
+        debug_assert_eq!(theta.len(), probabilities.len());
+        for (b, t) in log_beliefs.iter_mut().zip(theta) {
             b.copy_from_slice(t);
         }
         // Collect: children send to parents.
         for (edge, up) in self.edges.iter().zip(self.up.iter_mut()) {
             let max = &mut self.max[..up.len()];
-            logsumexp_project(&beliefs[edge.child], &edge.child_map, up, max);
-            broadcast_add(&mut beliefs[edge.parent], &edge.parent_map, up, 1.0);
+            let shifted = &mut self.shifted[..edge.child_map.len()];
+            edge.child_map.logsumexp(&log_beliefs[edge.child], up, max, shifted);
+            edge.parent_map.broadcast_add(&mut log_beliefs[edge.parent], up, 1.0);
         }
-        // Distribute: parents send back, dividing out what the child sent (in log space).
-        for (edge, up) in self.edges.iter().zip(self.up.iter()).rev() {
-            let down = &mut self.down[..up.len()];
-            let max = &mut self.max[..up.len()];
-            logsumexp_project(&beliefs[edge.parent], &edge.parent_map, down, max);
-            for (d, &u) in down.iter_mut().zip(up.iter()) {
-                *d = log_sub(*d, u);
-            }
-            broadcast_add(&mut beliefs[edge.child], &edge.child_map, down, 1.0);
-        }
-        // Normalise each tree by its partition function.
+        // Roots: normalise by the tree's partition function.
         let mut log_z_total = 0.0;
         for (&root, clique) in self.roots.iter().zip(&self.root_cliques) {
-            let z = logsumexp(&beliefs[root]);
+            let z = logsumexp(&log_beliefs[root]);
             if !z.is_finite() {
                 return Err(PgmError::EmptySupport { clique: clique.clone() });
             }
-            self.log_z[root] = z;
             log_z_total += z;
+            for (b, p) in log_beliefs[root].iter_mut().zip(probabilities[root].iter_mut()) {
+                *b -= z;
+                *p = exp(*b);
+            }
         }
-        for (c, b) in beliefs.iter_mut().enumerate() {
-            let z = self.log_z[self.root_of[c]];
-            b.iter_mut().for_each(|v| *v -= z);
+        // Distribute: parents (final) send back their separator marginal divided by what the
+        // child sent; the child is then final too.
+        for (edge, up) in self.edges.iter().zip(self.up.iter()).rev() {
+            let down = &mut self.down[..up.len()];
+            edge.parent_map.sum(&probabilities[edge.parent], down);
+            for (d, &u) in down.iter_mut().zip(up.iter()) {
+                *d = log_sub(d.ln(), u);
+            }
+            let child = &mut log_beliefs[edge.child];
+            edge.child_map.broadcast_add(child, down, 1.0);
+            for (p, &b) in probabilities[edge.child].iter_mut().zip(child.iter()) {
+                *p = exp(b);
+            }
         }
         Ok(log_z_total)
     }

@@ -9,7 +9,7 @@ use crate::error::{PgmError, Result};
 use crate::factor::{Factor, subset_map};
 use crate::inference::MessagePassing;
 use crate::junction_tree::JunctionTree;
-use crate::kernel::logsumexp_project;
+use crate::kernel::logsumexp_projection;
 use crate::sample::{SamplingMethod, sample};
 
 /// A marginal table of a model: expected counts (probability × total) over a clique, row-major in
@@ -74,7 +74,8 @@ impl GraphicalModel {
             .map(|c| expanded.get(c).map(|f| f.log_values().to_vec()).unwrap_or_default())
             .collect();
         let mut log_beliefs: Vec<Vec<f64>> = engine.sizes().iter().map(|&n| vec![0.0; n]).collect();
-        let log_partition = engine.calibrate(&tree_potentials, &mut log_beliefs)?;
+        let mut probabilities = log_beliefs.clone();
+        let log_partition = engine.calibrate(&tree_potentials, &mut log_beliefs, &mut probabilities)?;
         Ok(GraphicalModel {
             domain,
             tree,
@@ -154,9 +155,7 @@ impl GraphicalModel {
                 let shape = self.domain.shape(tree_clique)?;
                 let cells = self.domain.table_size(clique)?;
                 let map = subset_map(tree_clique, &shape, clique);
-                let mut values = vec![0.0; cells];
-                let mut max = vec![0.0; cells];
-                logsumexp_project(&self.log_beliefs[t], &map, &mut values, &mut max);
+                let values = logsumexp_projection(&self.log_beliefs[t], &map, cells);
                 Ok(Factor::from_parts(clique.clone(), self.domain.shape(clique)?, values))
             }
             None => eliminate(&self.domain, &self.tree, &self.log_beliefs, clique),

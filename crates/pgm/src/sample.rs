@@ -11,7 +11,7 @@ use crate::domain::{Clique, Domain};
 use crate::error::{PgmError, Result};
 use crate::factor::subset_map;
 use crate::junction_tree::JunctionTree;
-use crate::kernel::{logsumexp, logsumexp_project, strides};
+use crate::kernel::{logsumexp, logsumexp_projection, strides};
 
 /// How synthetic records are drawn.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,10 +48,8 @@ fn plan(domain: &Domain, tree: &JunctionTree, log_beliefs: &[Vec<f64>]) -> Resul
             })?;
         let tree_clique = &tree.cliques()[t];
         let cells = domain.table_size(elimination_clique)?;
-        let mut log_marginal = vec![0.0; cells];
-        let mut max = vec![0.0; cells];
         let map = subset_map(tree_clique, &domain.shape(tree_clique)?, elimination_clique);
-        logsumexp_project(&log_beliefs[t], &map, &mut log_marginal, &mut max);
+        let log_marginal = logsumexp_projection(&log_beliefs[t], &map, cells);
 
         let shape = domain.shape(elimination_clique)?;
         let context_clique = elimination_clique.difference(&Clique::from([attr]));
