@@ -145,6 +145,40 @@ impl Dictionary {
     pub fn column(&self, name: &str) -> Option<&Column> {
         self.columns.iter().find(|c| c.name == name)
     }
+
+    /// The dictionary of what a synthesizer produces: only the columns `keep` accepts (in
+    /// dictionary order), with the time-to-event pairs and rules that use only those columns.
+    /// Rules are re-resolved against the new column positions.
+    pub fn restrict(&self, keep: impl Fn(&Column) -> bool) -> Dictionary {
+        let columns: Vec<Column> = self.columns.iter().filter(|c| keep(c)).cloned().collect();
+        let names: HashSet<String> = columns.iter().map(|c| c.name.clone()).collect();
+        let kept = |name: &str| names.contains(name);
+        let time_to_event = self
+            .time_to_event
+            .iter()
+            .filter(|t| kept(&t.time) && kept(&t.status))
+            .cloned()
+            .collect();
+        let mut out = Dictionary {
+            name: self.name.clone(),
+            description: self.description.clone(),
+            columns,
+            time_to_event,
+            rules: Vec::new(),
+        };
+        out.rules = self
+            .rules
+            .iter()
+            .filter(|r| r.columns().iter().all(|&i| kept(&self.columns[i].name)))
+            .filter_map(|r| Rule::parse(&r.name, &r.source, &r.description, &out).ok())
+            .collect();
+        out
+    }
+
+    /// [`Dictionary::restrict`] to the columns a synthesizer models (no identifiers, no free text).
+    pub fn modelled(&self) -> Dictionary {
+        self.restrict(|c| c.kind.is_modelled())
+    }
 }
 
 /// Converts a byte offset in `text` to a 1-based (line, column in characters).

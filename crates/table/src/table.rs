@@ -187,6 +187,31 @@ impl Table {
         (0..self.columns.len()).map(|c| self.value(row, c)).collect()
     }
 
+    /// The same rows over `dictionary`, whose columns must all exist here with the same kind
+    /// (e.g. [`Dictionary::modelled`] of this table's dictionary). Values are copied unchanged.
+    pub fn project(&self, dictionary: Arc<Dictionary>) -> Result<Table, TypeMismatch> {
+        let mut columns = Vec::with_capacity(dictionary.columns.len());
+        for col in &dictionary.columns {
+            let found = self
+                .dictionary
+                .index_of(&col.name)
+                .filter(|&i| self.dictionary.columns[i].kind == col.kind);
+            let Some(i) = found else {
+                return Err(TypeMismatch {
+                    column: col.name.clone(),
+                    kind: col.kind.name(),
+                    value: "<absent or of another kind>".into(),
+                });
+            };
+            columns.push(self.columns[i].clone());
+        }
+        Ok(Table {
+            dictionary,
+            columns,
+            rows: self.rows,
+        })
+    }
+
     /// Appends all rows of `other`, which must share this table's dictionary.
     pub fn append(&mut self, other: &Table) -> Result<(), TypeMismatch> {
         for r in 0..other.n_rows() {

@@ -244,3 +244,18 @@ fn wrong_format_version_and_empty_dictionary() {
     let (_, _, msg) = err("format_version = 1\nname = \"x\"\n");
     assert!(msg.contains("at least one"), "{msg}");
 }
+
+#[test]
+fn modelled_drops_identifiers_text_and_their_rules() {
+    let text = format!(
+        "{GOOD}\n[[rule]]\nname = \"age\"\nexpr = \"AGE >= 18\"\n[[rule]]\nname = \"notes\"\nexpr = \"NOTES is missing => OS >= 0\"\n"
+    );
+    let d = Dictionary::from_toml(&text, "d.toml").unwrap();
+    let m = d.modelled();
+    let names: Vec<&str> = m.columns.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(names, ["AGE", "ELN 2022", "TP53", "DIAG", "OS", "STATUS_OS"]);
+    assert_eq!(m.rules.len(), 1);
+    assert_eq!(m.rules[0].name, "age");
+    assert_eq!(m.rules[0].columns(), &[0]);
+    assert_eq!(m.time_to_event.len(), 1);
+}
