@@ -10,6 +10,28 @@
 //!
 //! Tables are dense, row-major over the clique's sorted attributes (the last attribute varies
 //! fastest). See `docs/pgm.md` for the algorithms and their tests.
+//!
+//! ```
+//! use pgm::{Clique, Domain, EstimationOptions, Measurement, SamplingMethod, estimate};
+//! use rand::SeedableRng;
+//!
+//! # fn main() -> Result<(), pgm::PgmError> {
+//! let domain = Domain::new(vec![2, 3, 2])?;
+//! let measurements = vec![
+//!     Measurement { clique: Clique::from([0, 1]), values: vec![10.0, 20.0, 5.0, 30.0, 15.0, 20.0], stddev: 1.0 },
+//!     Measurement { clique: Clique::from([1, 2]), values: vec![30.0, 10.0, 20.0, 15.0, 5.0, 20.0], stddev: 1.0 },
+//! ];
+//! let options = EstimationOptions { iters: 200, ..EstimationOptions::default() };
+//! let model = estimate(&domain, &measurements, &[], None, &options)?;
+//! // A marginal that no measured clique contains (computed by variable elimination).
+//! let m = model.marginal(&Clique::from([0, 2]))?;
+//! assert!((m.counts.iter().sum::<f64>() - model.total()).abs() < 1e-6);
+//! let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
+//! let columns = model.sample(100, SamplingMethod::Independent, &mut rng)?;
+//! assert_eq!(columns.len(), 3);
+//! # Ok(())
+//! # }
+//! ```
 
 mod clique_vector;
 mod domain;

@@ -295,3 +295,29 @@ fn fixed_step_size_also_converges() {
         assert!(tv < 1e-3, "{c:?}: {tv}");
     }
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig { cases: 16, ..proptest::prelude::ProptestConfig::default() })]
+
+    /// Random hypergraphs: exact marginals of a distribution that factorises over the measured
+    /// cliques are recovered to total variation < 1e-3.
+    #[test]
+    fn random_hypergraphs_are_recovered(
+        sizes in proptest::collection::vec(2usize..=4, 2..=5),
+        edges in proptest::collection::vec(proptest::collection::vec(0usize..5, 1..=3), 1..=4),
+        seed in 0u64..1000,
+    ) {
+        let d = sizes.len();
+        let domain = Domain::new(sizes).unwrap();
+        let mut cliques: Vec<Clique> = edges.into_iter().map(|e| Clique::new(e.into_iter().map(|a| a % d))).collect();
+        cliques.sort();
+        cliques.dedup();
+        let (measurements, p) = exact_measurements(&domain, &cliques, 1000.0, seed);
+        let options = EstimationOptions { iters: 1500, ..EstimationOptions::default() };
+        let model = estimate(&domain, &measurements, &[], None, &options).unwrap();
+        for c in &cliques {
+            let tv = total_variation(&normalised(&model.marginal(c).unwrap().counts), &marginal(&domain, &p, c));
+            proptest::prop_assert!(tv < 1e-3, "clique {:?}: total variation {}", c, tv);
+        }
+    }
+}
