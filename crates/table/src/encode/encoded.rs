@@ -203,6 +203,30 @@ impl Domain {
     }
 }
 
+impl Domain {
+    /// Decodes one row of codes (`codes[i]` for attribute `i`) into `row`, a row of values in
+    /// the dictionary's column order (columns outside the domain are left as they are), with the
+    /// same rules as [`Domain::decode`]. For samplers that check clinical rules row by row.
+    pub fn decode_row(&self, codes: &[usize], row: &mut [Value], rng: &mut (impl Rng + ?Sized)) -> Result<()> {
+        if codes.len() != self.attributes.len() || row.len() != self.dictionary.columns.len() {
+            return Err(Error::Domain {
+                column: "<all>".into(),
+                message: format!(
+                    "{} codes and {} values for {} attributes and {} columns",
+                    codes.len(),
+                    row.len(),
+                    self.attributes.len(),
+                    self.dictionary.columns.len()
+                ),
+            });
+        }
+        for (attribute, &code) in self.attributes.iter().zip(codes) {
+            row[attribute.column_index] = decode_value(attribute, code, rng)?;
+        }
+        Ok(())
+    }
+}
+
 fn decode_value(attribute: &Attribute, code: usize, rng: &mut (impl Rng + ?Sized)) -> Result<Value> {
     if attribute.missing_code() == Some(code) {
         return Ok(Value::Missing);
