@@ -136,6 +136,18 @@ impl Expr {
         Expr { pos, kind }
     }
 
+    /// The node's direct sub-expressions.
+    pub(crate) fn children(&self) -> Vec<&Expr> {
+        match &self.kind {
+            ExprKind::Neg(e) | ExprKind::Not(e) => vec![e],
+            ExprKind::Binary(_, a, b) => vec![a, b],
+            ExprKind::In { value, list, .. } => std::iter::once(&**value).chain(list).collect(),
+            ExprKind::IsMissing { column, .. } => vec![column],
+            ExprKind::Call(_, args) => args.iter().collect(),
+            _ => Vec::new(),
+        }
+    }
+
     /// How strongly the node binds, for deciding parentheses.
     pub(crate) fn level(&self) -> Level {
         match &self.kind {

@@ -13,6 +13,10 @@ pub(crate) const MAX_TOKENS: usize = 1000;
 /// How deeply parentheses, function calls, `not` and unary `-` may nest.
 pub(crate) const MAX_NESTING: usize = 64;
 
+/// How deeply operations may nest in the syntax tree (the checker and the evaluator recurse
+/// over it, and debug builds have large stack frames).
+pub(crate) const MAX_DEPTH: usize = 100;
+
 /// Parses a whole rule.
 pub(crate) fn parse(source: &str) -> Result<Expr, RuleError> {
     let tokens = tokenize(source)?;
@@ -35,13 +39,32 @@ pub(crate) fn parse(source: &str) -> Result<Expr, RuleError> {
     }
     let e = p.implication()?;
     match p.peek() {
-        TokenKind::End => Ok(e),
+        TokenKind::End => check_depth(&e).map(|()| e),
         TokenKind::RParen => Err(p.error("unmatched ')'")),
         other => {
             let message = format!("expected an operator or end of rule but found {other}");
             Err(p.error(message))
         }
     }
+}
+
+/// Refuses trees with operations nested deeper than [`MAX_DEPTH`], pointing at the operator that goes too deep. Walks
+/// the tree with an explicit stack, so it cannot itself overflow.
+fn check_depth(root: &Expr) -> Result<(), RuleError> {
+    let mut stack = vec![(root, 1)];
+    while let Some((e, depth)) = stack.pop() {
+        let children = e.children();
+        if depth > MAX_DEPTH && !children.is_empty() {
+            return Err(RuleError {
+                position: e.pos,
+                message: format!(
+                    "the rule has more than {MAX_DEPTH} levels of operations; split it into several rules"
+                ),
+            });
+        }
+        stack.extend(children.into_iter().map(|c| (c, depth + 1)));
+    }
+    Ok(())
 }
 
 struct Parser {

@@ -778,6 +778,12 @@ fn oversized_rules_are_refused_not_overflowing_the_stack() {
     fails(&format!("{}AGE) > 0", "abs(".repeat(100)), 257, "more than 64 deep");
     let long = vec!["TP53"; 600].join(" and ");
     fails(&long, 500 * "TP53 and ".len() + 1, "too long");
-    let fits = vec!["TP53"; 500].join(" and ");
+    // 101 conjuncts make a left-leaning tree 101 levels high; the deepest `and` is the first.
+    let high = vec!["TP53"; 102].join(" and ");
+    fails(&high, 6, "more than 100 levels");
+    let fits = vec!["TP53"; 100].join(" and ");
     assert_eq!(eval(&fits, &[("TP53", Value::Bool(true))]), T);
+    let implications = vec!["TP53"; 101].join(" => ");
+    assert_eq!(eval(&implications, &[("TP53", Value::Bool(false))]), T);
+    fails(&vec!["TP53"; 102].join(" => "), 6 + 100 * 8, "more than 100 levels");
 }
