@@ -6,6 +6,7 @@
 //! and the returned warnings say so; the steward must replace them with public values before the
 //! dictionary is used for private synthesis.
 
+use crate::csv::DecimalSeparator;
 use crate::date::Date;
 use crate::error::{Error, Result};
 use crate::schema::{Column, Dictionary, Kind, Missing};
@@ -16,6 +17,10 @@ use std::collections::{HashMap, HashSet};
 pub const DISCLOSURE_WARNING: &str = "bounds and levels were read from the data and are themselves disclosive: \
 replace them with public values (clinical ranges, code lists) before using this dictionary for private synthesis";
 
+/// Tokens read as "missing", in the order a drafted column lists them (the first one seen is
+/// the one written for missing values).
+pub const MISSING_TOKENS: [&str; 5] = ["", "NA", "N/A", "NULL", "NaN"];
+
 /// Date formats tried, in this order.
 pub const DATE_FORMATS: [&str; 3] = ["%Y-%m-%d", "%d/%m/%Y", "%d.%m.%Y"];
 
@@ -24,18 +29,16 @@ pub const DATE_FORMATS: [&str; 3] = ["%Y-%m-%d", "%d/%m/%Y", "%d.%m.%Y"];
 pub struct InferOptions {
     /// A text column with at most this many distinct values is categorical.
     pub max_levels: usize,
-    /// Read `3,5` as the real number 3.5 (and do not accept `3.5`).
-    pub decimal_comma: bool,
-    /// Tokens that mean "missing" in the file.
-    pub missing_tokens: Vec<String>,
+    /// The decimal separator of real numbers: with [`DecimalSeparator::Comma`], `3,5` is the
+    /// real number 3.5 and `3.5` is not a number.
+    pub decimal: DecimalSeparator,
 }
 
 impl Default for InferOptions {
     fn default() -> InferOptions {
         InferOptions {
             max_levels: 30,
-            decimal_comma: false,
-            missing_tokens: ["", "NA", "N/A", "NULL", "NaN"].map(String::from).to_vec(),
+            decimal: DecimalSeparator::Point,
         }
     }
 }
@@ -56,8 +59,8 @@ pub struct Inferred {
 /// boolean (`0`/`1` or `true`/`false` in one spelling), integer (no leading zeros), real, date
 /// (formats of [`DATE_FORMATS`]), categorical (at most `max_levels` distinct values, sorted
 /// naturally), identifier (more distinct values than `max_levels`, all different), text.
-/// Observed minimum and maximum become bounds. Missing is allowed when a missing token was seen,
-/// with the tokens seen.
+/// Observed minimum and maximum become bounds. Missing is allowed when one of [`MISSING_TOKENS`]
+/// was seen, with the tokens seen.
 ///
 /// A record whose length differs from the header's is an [`Error::Data`]; record `n` (1-based)
 /// is reported at line `n + 1`, the header being line 1.
@@ -100,7 +103,7 @@ pub fn infer(
             ));
         }
         for (s, value) in stats.iter_mut().zip(record) {
-            s.observe(value, opts);
+            s.observe(value);
         }
     }
     let mut warnings = vec![format!("{name}: {DISCLOSURE_WARNING}")];
@@ -129,7 +132,7 @@ pub fn infer(
 /// What was seen in one column.
 #[derive(Debug, Default)]
 struct ColumnStats {
-    /// Missing tokens seen, in the order of the options' list.
+    /// Missing tokens seen (a subset of [`MISSING_TOKENS`]).
     missing_seen: HashSet<String>,
     n_missing: u64,
     /// Distinct non-missing values and how often each was seen.
@@ -138,8 +141,8 @@ struct ColumnStats {
 }
 
 impl ColumnStats {
-    fn observe(&mut self, value: String, opts: &InferOptions) {
-        if opts.missing_tokens.contains(&value) {
+    fn observe(&mut self, value: String) {
+        if MISSING_TOKENS.contains(&value.as_str()) {
             self.n_missing += 1;
             self.missing_seen.insert(value);
         } else {
@@ -150,11 +153,10 @@ impl ColumnStats {
 
     fn into_column(self, name: &str, rows: u64, opts: &InferOptions) -> (Column, Option<String>) {
         let (missing, missing_tokens) = if self.n_missing > 0 {
-            let tokens: Vec<String> = opts
-                .missing_tokens
+            let tokens: Vec<String> = MISSING_TOKENS
                 .iter()
-                .filter(|t| self.missing_seen.contains(*t))
-                .cloned()
+                .filter(|t| self.missing_seen.contains(**t))
+                .map(|t| t.to_string())
                 .collect();
             (Missing::Allowed, tokens)
         } else {
@@ -175,7 +177,7 @@ impl ColumnStats {
             (kind, "boolean tokens".to_string())
         } else if let Some(kind) = integer(&values) {
             (kind, "observed min and max".to_string())
-        } else if let Some(kind) = real(&values, opts.decimal_comma) {
+        } else if let Some(kind) = real(&values, opts.decimal == DecimalSeparator::Comma) {
             (kind, "observed min and max".to_string())
         } else if let Some(kind) = date(&values) {
             (kind, "observed first and last date".to_string())

@@ -10,9 +10,17 @@
 //! (branching logic, a calculated field without bounds, a date-time kept as text) is imported
 //! *and* listed there, so that nothing is lost silently.
 
+mod fields;
+mod file;
+
 use crate::date::Date;
 use crate::error::{Error, Result};
 use crate::schema::{Column, Dictionary, Kind, Missing};
+use fields::{
+    DateBound, checkbox_column, describe_choices, parse_choices, parse_date_bound, parse_int_bound, parse_real_bound,
+    plain_label, suggest_rule,
+};
+use file::{Field, HeaderMap, Row, csv_line, decode, detect_delimiter};
 use std::collections::{HashMap, HashSet};
 use std::io::Read;
 
@@ -37,82 +45,6 @@ pub struct Unmapped {
     /// What was not translated and why; starts with "skipped" when no column was made.
     pub reason: String,
 }
-
-/// The columns of a REDCap data dictionary file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-enum Field {
-    Name,
-    Form,
-    SectionHeader,
-    Type,
-    Label,
-    Choices,
-    Note,
-    Validation,
-    Min,
-    Max,
-    Identifier,
-    Branching,
-    Required,
-    Alignment,
-    QuestionNumber,
-    MatrixGroup,
-    MatrixRanking,
-    Annotation,
-}
-
-/// Header names (lowercased): the long form of the web export, then the short API form.
-const HEADERS: [(Field, &str, &str); 18] = [
-    (Field::Name, "variable / field name", "field_name"),
-    (Field::Form, "form name", "form_name"),
-    (Field::SectionHeader, "section header", "section_header"),
-    (Field::Type, "field type", "field_type"),
-    (Field::Label, "field label", "field_label"),
-    (
-        Field::Choices,
-        "choices, calculations, or slider labels",
-        "select_choices_or_calculations",
-    ),
-    (Field::Note, "field note", "field_note"),
-    (
-        Field::Validation,
-        "text validation type or show slider number",
-        "text_validation_type_or_show_slider_number",
-    ),
-    (Field::Min, "text validation min", "text_validation_min"),
-    (Field::Max, "text validation max", "text_validation_max"),
-    (Field::Identifier, "identifier?", "identifier"),
-    (
-        Field::Branching,
-        "branching logic (show field only if...)",
-        "branching_logic",
-    ),
-    (Field::Required, "required field?", "required_field"),
-    (Field::Alignment, "custom alignment", "custom_alignment"),
-    (
-        Field::QuestionNumber,
-        "question number (surveys only)",
-        "question_number",
-    ),
-    (Field::MatrixGroup, "matrix group name", "matrix_group_name"),
-    (Field::MatrixRanking, "matrix ranking?", "matrix_ranking"),
-    (Field::Annotation, "field annotation", "field_annotation"),
-];
-
-/// Header columns the mapping reads; a file without one of them is refused.
-const REQUIRED: [Field; 11] = [
-    Field::Name,
-    Field::Form,
-    Field::Type,
-    Field::Label,
-    Field::Choices,
-    Field::Validation,
-    Field::Min,
-    Field::Max,
-    Field::Identifier,
-    Field::Branching,
-    Field::Required,
-];
 
 /// Imports a REDCap data dictionary export (CSV, delimiter `,` or `;` detected from the header,
 /// UTF-8 with or without BOM, or latin-1/Windows-1252 which is decoded and noted).
@@ -192,181 +124,6 @@ pub fn import_redcap(mut reader: impl Read, source_name: &str) -> Result<RedcapI
             .push(format!("{blank_rows} empty row(s) of the REDCap file were ignored"));
     }
     importer.finish()
-}
-
-/// Decodes UTF-8 (dropping a BOM); bytes that are not UTF-8 are read as Windows-1252 (latin-1).
-fn decode(bytes: &[u8], source_name: &str, notes: &mut Vec<String>) -> String {
-    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-    match std::str::from_utf8(bytes) {
-        Ok(s) => s.to_string(),
-        Err(e) => {
-            let (text, _) = encoding_rs::WINDOWS_1252.decode_without_bom_handling(bytes);
-            notes.push(format!(
-                "{source_name} is not UTF-8 (invalid byte at offset {}): decoded as latin-1 (Windows-1252); check accented labels",
-                e.valid_up_to()
-            ));
-            text.into_owned()
-        }
-    }
-}
-
-/// The delimiter used most often outside quotes on the first line: `,`, `;` or tab.
-fn detect_delimiter(text: &str) -> u8 {
-    let mut counts = [(b',', 0usize), (b';', 0), (b'\t', 0)];
-    let mut quoted = false;
-    for b in text.bytes() {
-        match b {
-            b'"' => quoted = !quoted,
-            b'\n' | b'\r' if !quoted => break,
-            _ if !quoted => {
-                if let Some(c) = counts.iter_mut().find(|(d, _)| *d == b) {
-                    c.1 += 1;
-                }
-            }
-            _ => {}
-        }
-    }
-    counts.iter().max_by_key(|(_, n)| *n).map_or(b',', |(d, _)| *d)
-}
-
-fn csv_line(e: &::csv::Error) -> u64 {
-    e.position().map_or(0, ::csv::Position::line)
-}
-
-/// Where each known REDCap column is in the file.
-struct HeaderMap {
-    index: HashMap<Field, usize>,
-}
-
-impl HeaderMap {
-    fn new(header: &::csv::StringRecord, notes: &mut Vec<String>) -> Result<HeaderMap, String> {
-        let mut index = HashMap::new();
-        for (i, name) in header.iter().enumerate() {
-            let key = name.trim().to_lowercase();
-            match HEADERS.iter().find(|(_, long, short)| key == *long || key == *short) {
-                Some((field, _, _)) => {
-                    if index.insert(*field, i).is_some() {
-                        return Err(format!("header column {name:?} appears twice"));
-                    }
-                }
-                None => notes.push(format!(
-                    "header column {name:?} is not a REDCap dictionary column: ignored"
-                )),
-            }
-        }
-        let missing: Vec<&str> = REQUIRED
-            .iter()
-            .filter(|f| !index.contains_key(f))
-            .filter_map(|f| HEADERS.iter().find(|(g, _, _)| g == f).map(|(_, long, _)| *long))
-            .collect();
-        if !missing.is_empty() {
-            return Err(format!(
-                "not a REDCap data dictionary: the header lacks {} (found: {})",
-                missing.join(", "),
-                header.iter().collect::<Vec<_>>().join(", ")
-            ));
-        }
-        Ok(HeaderMap { index })
-    }
-}
-
-/// One variable line of the REDCap file.
-struct Row<'a> {
-    line: u64,
-    record: &'a ::csv::StringRecord,
-    columns: &'a HeaderMap,
-}
-
-impl Row<'_> {
-    /// The trimmed field, or "" when the file lacks that (optional) column.
-    fn get(&self, f: Field) -> &str {
-        self.columns
-            .index
-            .get(&f)
-            .and_then(|i| self.record.get(*i))
-            .map_or("", str::trim)
-    }
-
-    fn flag(&self, f: Field) -> bool {
-        self.get(f).eq_ignore_ascii_case("y")
-    }
-}
-
-/// One choice of a radio, dropdown or checkbox field.
-#[derive(Debug, Clone, PartialEq)]
-struct Choice {
-    code: String,
-    label: String,
-}
-
-/// Parses `1, Male | 2, Female`: choices separated by `|`, code and label by the first comma.
-fn parse_choices(text: &str) -> Result<Vec<Choice>, String> {
-    if text.trim().is_empty() {
-        return Err("the field has no choices (expected \"1, Label | 2, Label\")".into());
-    }
-    let mut choices: Vec<Choice> = Vec::new();
-    for item in text.split('|') {
-        let item = item.trim();
-        let Some((code, label)) = item.split_once(',') else {
-            return Err(format!(
-                "choice {item:?} has no comma between code and label (expected \"1, Label | 2, Label\")"
-            ));
-        };
-        let code = code.trim();
-        if code.is_empty() || code.chars().any(char::is_whitespace) {
-            return Err(format!("choice {item:?} has an empty code or a code with spaces"));
-        }
-        if choices.iter().any(|c| c.code == code) {
-            return Err(format!("choice code {code:?} is listed twice"));
-        }
-        choices.push(Choice {
-            code: code.to_string(),
-            label: label.trim().to_string(),
-        });
-    }
-    Ok(choices)
-}
-
-/// The export column REDCap writes for checkbox option `code` of `var`: `var___code`, lowercased,
-/// with characters other than letters, digits and `_` (a minus, a dot) turned into `_`.
-fn checkbox_column(var: &str, code: &str) -> String {
-    let code: String = code
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '_' {
-                c.to_ascii_lowercase()
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    format!("{var}___{code}")
-}
-
-/// Removes HTML tags and collapses whitespace in a field label.
-fn plain_label(label: &str) -> String {
-    let mut out = String::with_capacity(label.len());
-    let mut in_tag = false;
-    for c in label.chars() {
-        match c {
-            '<' => in_tag = true,
-            '>' if in_tag => {
-                in_tag = false;
-                out.push(' ');
-            }
-            _ if !in_tag => out.push(c),
-            _ => {}
-        }
-    }
-    out.split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
-fn describe_choices(choices: &[Choice]) -> String {
-    choices
-        .iter()
-        .map(|c| format!("{} = {}", c.code, c.label))
-        .collect::<Vec<_>>()
-        .join("; ")
 }
 
 fn boolean() -> Kind {
@@ -801,113 +558,10 @@ fn dictionary_name(source_name: &str) -> String {
     if stem.is_empty() { "redcap".into() } else { stem.into() }
 }
 
-fn parse_int_bound(text: &str, what: &str) -> Result<Option<i64>, String> {
-    if text.is_empty() {
-        return Ok(None);
-    }
-    text.parse::<i64>()
-        .map(Some)
-        .map_err(|_| format!("validation {what} {text:?} is not an integer"))
-}
-
-fn parse_real_bound(text: &str, what: &str, decimal_comma: bool) -> Result<Option<f64>, String> {
-    if text.is_empty() {
-        return Ok(None);
-    }
-    let normal = if decimal_comma {
-        text.replace(',', ".")
-    } else {
-        text.to_string()
-    };
-    match normal.parse::<f64>() {
-        Ok(x) if x.is_finite() => Ok(Some(x)),
-        _ => Err(format!("validation {what} {text:?} is not a finite number")),
-    }
-}
-
-enum DateBound {
-    /// `today`, `now`: not a fixed public bound.
-    Relative,
-    Bad(String),
-}
-
-/// Date bounds are stored as `YYYY-MM-DD`; some exports write them in the display order
-/// (`dmy`, `mdy`) instead, which is accepted too.
-fn parse_date_bound(text: &str, display: &str) -> Result<Option<Date>, DateBound> {
-    if text.is_empty() {
-        return Ok(None);
-    }
-    if text.eq_ignore_ascii_case("today") || text.eq_ignore_ascii_case("now") {
-        return Err(DateBound::Relative);
-    }
-    if let Ok(d) = Date::parse(text, "%Y-%m-%d") {
-        return Ok(Some(d));
-    }
-    let format = match display {
-        "dmy" => "%d-%m-%Y",
-        "mdy" => "%m-%d-%Y",
-        _ => "%Y-%m-%d",
-    };
-    Date::parse(text, format)
-        .map(Some)
-        .map_err(|_| DateBound::Bad(format!("{text:?} is not a date (expected YYYY-MM-DD)")))
-}
-
-/// A rule suggestion for simple branching logic `[x] = 'v'` (or `<>`, or a checkbox `[x(c)]`).
-fn suggest_rule(logic: &str, field: &str, columns: &[Column]) -> String {
-    let manual = "Write the condition as a [[rule]] by hand if it matters for the data.".to_string();
-    let Some((lhs, op, rhs)) = split_comparison(logic) else {
-        return manual;
-    };
-    let Some(var) = lhs.strip_prefix('[').and_then(|s| s.strip_suffix(']')) else {
-        return manual;
-    };
-    let column = match var.split_once('(') {
-        Some((v, code)) => match code.strip_suffix(')') {
-            Some(code) => checkbox_column(v, code),
-            None => return manual,
-        },
-        None => var.to_string(),
-    };
-    let value = rhs.trim_matches(|c| c == '\'' || c == '"');
-    let Some(col) = columns.iter().find(|c| c.name == column) else {
-        return manual;
-    };
-    let literal = match &col.kind {
-        Kind::Categorical { levels, .. } if levels.iter().any(|l| l == value) => format!("'{value}'"),
-        Kind::Boolean { .. } | Kind::Integer { .. } | Kind::Real { .. } if value.parse::<f64>().is_ok() => {
-            value.to_string()
-        }
-        _ => return manual,
-    };
-    let negated = if op == "=" { "!=" } else { "==" };
-    format!("Suggested rule (check it): `{column}` {negated} {literal} => `{field}` is missing")
-}
-
-/// Splits `lhs op rhs` for a single comparison with `=` or `<>` (no `and`/`or`).
-fn split_comparison(logic: &str) -> Option<(&str, &str, &str)> {
-    let lower = logic.to_lowercase();
-    if lower.contains(" and ") || lower.contains(" or ") || logic.contains(['<', '>']) && !logic.contains("<>") {
-        return None;
-    }
-    let (op, at) = if let Some(i) = logic.find("<>") {
-        ("<>", i)
-    } else if let Some(i) = logic.find("!=") {
-        ("<>", i)
-    } else {
-        ("=", logic.find('=')?)
-    };
-    let width = if logic[at..].starts_with('=') { 1 } else { 2 };
-    let (lhs, rhs) = (logic[..at].trim(), logic[at + width..].trim());
-    if lhs.is_empty() || rhs.is_empty() || rhs.contains(['=', '[']) {
-        return None;
-    }
-    Some((lhs, op, rhs))
-}
-
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use super::fields::*;
+    use super::file::*;
 
     #[test]
     fn choices_parse_and_reject() {

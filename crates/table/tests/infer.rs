@@ -1,6 +1,7 @@
 //! Dictionary inference on small in-memory tables: each type, the edge cases and the disclosure
 //! warning.
 
+use table::csv::DecimalSeparator;
 use table::infer::{InferOptions, Inferred, infer};
 use table::{Date, Dictionary, Error, Kind, Missing};
 
@@ -70,7 +71,7 @@ fn integer_real_and_mixed() {
 #[test]
 fn decimal_comma_option() {
     let opts = InferOptions {
-        decimal_comma: true,
+        decimal: DecimalSeparator::Comma,
         ..InferOptions::default()
     };
     let d = run(&[("hb", &["9,5", "12", "7,25"])], &opts).unwrap().dictionary;
