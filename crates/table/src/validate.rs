@@ -75,7 +75,7 @@ pub fn check<R: Read>(
     reader: R,
     source_name: &str,
     dict: Arc<Dictionary>,
-    opts: CsvOptions,
+    opts: &CsvOptions,
     limit: usize,
 ) -> Result<CheckReport> {
     let mut report = CheckReport::default();

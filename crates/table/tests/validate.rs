@@ -16,7 +16,7 @@ fn dict() -> Arc<Dictionary> {
 }
 
 fn check_bytes(bytes: &[u8], opts: CsvOptions) -> CheckReport {
-    check(bytes, "data.csv", dict(), opts, 100).expect("no I/O error on a byte slice")
+    check(bytes, "data.csv", dict(), &opts, 100).expect("no I/O error on a byte slice")
 }
 
 /// Checks a file made of the header, then `rows`, one per line.
@@ -68,7 +68,7 @@ fn ragged_row() {
     );
     assert_eq!(report.rows, 3, "reading goes on after a ragged row");
     let text = format!("{HEADER}\n{GOOD},extra\n");
-    let err = read_table(text.as_bytes(), "data.csv", dict(), CsvOptions::default()).unwrap_err();
+    let err = read_table(text.as_bytes(), "data.csv", dict(), &CsvOptions::default()).unwrap_err();
     assert_eq!(err.to_string(), "data.csv:2: row has 11 fields, header has 10");
 }
 
@@ -104,7 +104,7 @@ fn unterminated_quote() {
     );
     assert_eq!(report.rows, 1);
     let text = format!("{HEADER}\n\"P001");
-    let err = read_table(text.as_bytes(), "data.csv", dict(), CsvOptions::default()).unwrap_err();
+    let err = read_table(text.as_bytes(), "data.csv", dict(), &CsvOptions::default()).unwrap_err();
     assert!(matches!(err, Error::Data { line: 2, .. }), "{err}");
 }
 
@@ -234,7 +234,7 @@ fn missing_required_value() {
     assert_eq!(report.problems, vec![field_problem(2, "age", 2, "", MISSING_FORBIDDEN)]);
     assert_eq!(MISSING_FORBIDDEN, "missing value, but missing = \"forbidden\"");
     let text = format!("{HEADER}\n{}\n", good_with(1, ""));
-    let err = read_table(text.as_bytes(), "data.csv", dict(), CsvOptions::default()).unwrap_err();
+    let err = read_table(text.as_bytes(), "data.csv", dict(), &CsvOptions::default()).unwrap_err();
     assert_eq!(
         err.to_string(),
         "data.csv:2:2: column \"age\": value \"\": missing value, but missing = \"forbidden\""
@@ -294,7 +294,7 @@ fn missing_and_unknown_columns() {
         format!("{header}\n").as_bytes(),
         "data.csv",
         dict(),
-        CsvOptions::default(),
+        &CsvOptions::default(),
     )
     .unwrap_err();
     assert_eq!(
@@ -332,7 +332,7 @@ fn columns_in_another_order_and_quoted_lines() {
         text.replace("150", "15").replace(",15,", ",51,").as_bytes(),
         "data.csv",
         dict(),
-        CsvOptions::default(),
+        &CsvOptions::default(),
     )
     .expect("valid");
     assert_eq!(table.n_rows(), 2);
@@ -371,7 +371,7 @@ fn several_errors_are_all_listed() {
     assert_eq!((report.rows, report.not_listed, report.total()), (7, 0, 5));
 
     let text = format!("{HEADER}\n{}\n", rows.join("\n"));
-    let limited = check(text.as_bytes(), "data.csv", dict(), CsvOptions::default(), 2).expect("no I/O error");
+    let limited = check(text.as_bytes(), "data.csv", dict(), &CsvOptions::default(), 2).expect("no I/O error");
     assert_eq!(limited.problems, expected[..2]);
     assert_eq!(limited.not_listed, 3);
     assert!(limited.to_string().ends_with("… and 3 more problems not listed\n"));
@@ -384,7 +384,7 @@ fn several_errors_are_all_listed() {
 #[test]
 fn the_stopping_problem_is_listed_past_the_limit() {
     let text = format!("{HEADER}\n{}\n{}\n\"open\n", good_with(1, "1"), good_with(1, "2"));
-    let report = check(text.as_bytes(), "data.csv", dict(), CsvOptions::default(), 1).expect("no I/O error");
+    let report = check(text.as_bytes(), "data.csv", dict(), &CsvOptions::default(), 1).expect("no I/O error");
     assert_eq!(report.problems.len(), 2);
     assert_eq!(report.not_listed, 1);
     assert_eq!(report.problems[1].line, 4);
@@ -404,7 +404,7 @@ fn empty_file() {
 fn latin1_with_decimal_comma() {
     let bytes = include_bytes!("fixtures/redcap_eu_latin1.csv");
     assert!(bytes.contains(&0xE8), "the fixture is latin-1 (è is one byte)");
-    let table = read_table(&bytes[..], "redcap_eu_latin1.csv", dict(), CsvOptions::redcap_eu()).expect("valid");
+    let table = read_table(&bytes[..], "redcap_eu_latin1.csv", dict(), &CsvOptions::redcap_eu()).expect("valid");
     assert_eq!(table.n_rows(), 3);
     let d = dict();
     let col = |name: &str| d.index_of(name).expect("column");
@@ -426,7 +426,7 @@ fn latin1_with_decimal_comma() {
         &bytes[..],
         "redcap_eu_latin1.csv",
         dict(),
-        CsvOptions {
+        &CsvOptions {
             encoding: TextEncoding::Utf8,
             ..CsvOptions::redcap_eu()
         },
@@ -440,7 +440,7 @@ fn latin1_with_decimal_comma() {
         decimal: DecimalSeparator::Point,
         ..CsvOptions::redcap_eu()
     };
-    let report = check(&bytes[..], "redcap_eu_latin1.csv", dict(), point, 10).expect("no I/O error");
+    let report = check(&bytes[..], "redcap_eu_latin1.csv", dict(), &point, 10).expect("no I/O error");
     assert_eq!(
         report.problems[0],
         Problem {
@@ -484,7 +484,7 @@ fn windows_1252_reads_the_euro_sign() {
         encoding: TextEncoding::Windows1252,
         ..CsvOptions::default()
     };
-    let table = read_table(&bytes[..], "data.csv", dict(), opts).expect("valid");
+    let table = read_table(&bytes[..], "data.csv", dict(), &opts).expect("valid");
     assert_eq!(table.value(0, 9), Value::Text("coût 5 €".into()));
 }
 
@@ -494,6 +494,6 @@ fn invalid_options_are_refused_when_reading() {
         decimal: DecimalSeparator::Comma,
         ..CsvOptions::default()
     };
-    let err = check(&b""[..], "data.csv", dict(), opts, 10).unwrap_err();
+    let err = check(&b""[..], "data.csv", dict(), &opts, 10).unwrap_err();
     assert!(err.to_string().contains("ambiguous"), "{err}");
 }

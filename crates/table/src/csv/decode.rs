@@ -412,6 +412,39 @@ mod tests {
         assert!(decode(b"a,b\n\"x\"\"y\",\"\"\n", TextEncoding::Utf8).is_ok());
     }
 
+    proptest::proptest! {
+        /// The scan splits records exactly as the `csv` crate does: one start line per record,
+        /// equal to the line `csv` reports wherever `csv`'s count is right (`\n` line ends
+        /// and no blank line before the record).
+        #[test]
+        fn scan_agrees_with_the_csv_crate(text in "[a,\"\n\r ]{0,40}") {
+            let mut reader = DecodingReader::new(text.as_bytes(), TextEncoding::Utf8, b',', b'"');
+            let mut decoded = Vec::new();
+            if reader.read_to_end(&mut decoded).is_err() {
+                return Ok(());
+            }
+            let mut csv = ::csv::ReaderBuilder::new()
+                .has_headers(false)
+                .flexible(true)
+                .from_reader(decoded.as_slice());
+            let mut record = ::csv::StringRecord::new();
+            let mut previous_end: Option<u64> = Some(0);
+            while csv.read_record(&mut record).expect("in-memory input") {
+                let line = reader.next_record_line();
+                proptest::prop_assert!(line.is_some(), "the scan missed a record of {:?}", text);
+                let start = record.position().expect("a position").byte();
+                let csv_line = record.position().expect("a position").line();
+                let clean_start = previous_end == Some(start) && !text[..start as usize].contains('\r')
+                    && !text[start as usize..].starts_with(['\n', '\r']);
+                if clean_start {
+                    proptest::prop_assert_eq!(line, Some(csv_line), "{:?}", text);
+                }
+                previous_end = Some(csv.position().byte());
+            }
+            proptest::prop_assert_eq!(reader.next_record_line(), None, "the scan saw an extra record in {:?}", text);
+        }
+    }
+
     #[test]
     fn record_start_lines() {
         let mut reader = DecodingReader::new(

@@ -26,7 +26,7 @@ use std::sync::Arc;
 /// column. Header, quoting, encoding and ragged-row problems are [`Error::Data`]; a value that
 /// breaks its column's domain or a row that breaks a rule is [`Error::Invalid`] with the
 /// located [`crate::Problem`]. `source_name` names the file in messages.
-pub fn read_table<R: Read>(reader: R, source_name: &str, dict: Arc<Dictionary>, opts: CsvOptions) -> Result<Table> {
+pub fn read_table<R: Read>(reader: R, source_name: &str, dict: Arc<Dictionary>, opts: &CsvOptions) -> Result<Table> {
     let mut scanner = match Scanner::open(reader, source_name, dict, opts)? {
         Opened::Ready(scanner) => scanner,
         Opened::Refused(problems) => {

@@ -60,8 +60,8 @@ pub(crate) fn options_error(source_name: &str, opts: &CsvOptions) -> Option<Erro
 
 impl<R: Read> Scanner<R> {
     /// Reads and matches the header.
-    pub(crate) fn open(reader: R, source_name: &str, dict: Arc<Dictionary>, opts: CsvOptions) -> Result<Opened<R>> {
-        if let Some(e) = options_error(source_name, &opts) {
+    pub(crate) fn open(reader: R, source_name: &str, dict: Arc<Dictionary>, opts: &CsvOptions) -> Result<Opened<R>> {
+        if let Some(e) = options_error(source_name, opts) {
             return Err(e);
         }
         let decoder = DecodingReader::new(reader, opts.encoding, opts.delimiter, opts.quote);
@@ -75,7 +75,7 @@ impl<R: Read> Scanner<R> {
         let mut scanner = Scanner {
             source_name: source_name.into(),
             dict,
-            opts,
+            opts: *opts,
             csv,
             record: ::csv::StringRecord::new(),
             header: Vec::new(),

@@ -21,11 +21,12 @@ const OUTPUT: &str = "CSV output";
 /// round-trip notation (with a decimal comma if asked), dates in the column's format, booleans
 /// as their tokens and categorical cells as their level label. Text is encoded as `opts` says.
 ///
-/// Nothing is written that would read back differently: a character the encoding lacks, a
-/// value equal to one of its column's missing tokens, or a missing value in a column without
-/// missing tokens is an [`Error::Invalid`] naming the row and the column.
-pub fn write_table<W: Write>(mut writer: W, table: &Table, opts: CsvOptions) -> Result<()> {
-    if let Some(e) = options_error(OUTPUT, &opts) {
+/// Nothing is written that would read back differently or be refused when read: a value
+/// outside its column's domain (e.g. missing where `missing = "forbidden"`), a character the
+/// encoding lacks, a value equal to one of its column's missing tokens, or a missing value in a
+/// column without missing tokens is an [`Error::Invalid`] naming the row and the column.
+pub fn write_table<W: Write>(mut writer: W, table: &Table, opts: &CsvOptions) -> Result<()> {
+    if let Some(e) = options_error(OUTPUT, opts) {
         return Err(e);
     }
     let io_error = |error: io::Error| Error::Io {
@@ -42,8 +43,15 @@ pub fn write_table<W: Write>(mut writer: W, table: &Table, opts: CsvOptions) -> 
     let mut line = 1u64;
     let header: Vec<&str> = dict.columns.iter().map(|c| c.name.as_str()).collect();
     for (i, name) in header.iter().enumerate() {
-        check_encodable(name, opts.encoding)
-            .map_err(|rule| invalid(line, &dict.columns[i], i, name, format!("header: {rule}")))?;
+        check_encodable(name, opts.encoding).map_err(|rule| {
+            invalid(
+                line,
+                &dict.columns[i],
+                i,
+                Some(name.to_string()),
+                format!("header: {rule}"),
+            )
+        })?;
     }
     csv.write_record(&header).map_err(csv_error)?;
     let mut fields = Vec::with_capacity(dict.columns.len());
@@ -54,7 +62,7 @@ pub fn write_table<W: Write>(mut writer: W, table: &Table, opts: CsvOptions) -> 
             let value = table.value(row, i);
             let text = format_cell(column, &value, opts.decimal)
                 .and_then(|text| check_encodable(&text, opts.encoding).map(|()| text))
-                .map_err(|rule| invalid(line, column, i, &value.to_string(), format!("row {}: {rule}", row + 1)))?;
+                .map_err(|rule| invalid(line, column, i, shown(&value), format!("row {}: {rule}", row + 1)))?;
             fields.push(text);
         }
         csv.write_record(&fields).map_err(csv_error)?;
@@ -63,15 +71,24 @@ pub fn write_table<W: Write>(mut writer: W, table: &Table, opts: CsvOptions) -> 
     writer.flush().map_err(io_error)
 }
 
-fn invalid(line: u64, column: &Column, index: usize, value: &str, rule: String) -> Error {
+fn invalid(line: u64, column: &Column, index: usize, value: Option<String>, rule: String) -> Error {
     Error::Invalid(Box::new(Problem {
         source_name: OUTPUT.into(),
         line,
         column: Some(column.name.clone()),
         field: Some(index + 1),
-        value: Some(value.to_string()),
+        value,
         rule,
     }))
+}
+
+/// A value as shown in a problem: text as is, nothing for a missing value.
+fn shown(value: &Value) -> Option<String> {
+    match value {
+        Value::Missing => None,
+        Value::Text(s) => Some(s.clone()),
+        other => Some(other.to_string()),
+    }
 }
 
 /// The CSV writer's output, shared so that each record can be encoded and passed on whole.
@@ -149,6 +166,7 @@ fn check_encodable(text: &str, encoding: TextEncoding) -> Result<(), String> {
 
 /// The text of one cell, or why it cannot be written so that it reads back the same.
 fn format_cell(column: &Column, value: &Value, decimal: DecimalSeparator) -> Result<String, String> {
+    crate::validate::check_value(column, value)?;
     let text = match (value, &column.kind) {
         (Value::Missing, _) => {
             return column
