@@ -2,7 +2,7 @@
 //! in `docs/simulator-scd.md` (from `reference/clinical.md`).
 
 use cohort::{Config, Disease, simulate};
-use table::{ColumnData, Table, Truth, Value};
+use table::{ColumnData, Kind, Missing, Table, Truth, Value};
 
 fn config(patients: usize, sites: usize, heterogeneity: f64, seed: u64) -> Config {
     Config {
@@ -324,6 +324,49 @@ fn heterogeneity_makes_site_genotype_mixes_differ() {
     );
 }
 
+#[test]
+fn values_lie_in_the_dictionary_domains() {
+    let cohort = simulate(Disease::Scd, &config(4000, 4, 1.0, 31)).expect("valid");
+    let d = &cohort.dictionary;
+    for t in &cohort.sites {
+        for (c, col) in d.columns.iter().enumerate() {
+            for i in 0..t.n_rows() {
+                let v = t.value(i, c);
+                if v.is_missing() {
+                    assert_eq!(col.missing, Missing::Allowed, "{} missing", col.name);
+                    continue;
+                }
+                let inside = match (&col.kind, &v) {
+                    (Kind::Integer { min, max, .. }, Value::Int(x)) => {
+                        min.is_none_or(|m| *x >= m) && max.is_none_or(|m| *x <= m)
+                    }
+                    (Kind::Real { min, max, .. }, Value::Real(x)) => {
+                        min.is_none_or(|m| *x >= m) && max.is_none_or(|m| *x <= m)
+                    }
+                    (Kind::Date { min, max, .. }, Value::Date(x)) => {
+                        min.is_none_or(|m| *x >= m) && max.is_none_or(|m| *x <= m)
+                    }
+                    (Kind::Categorical { .. } | Kind::Identifier, Value::Text(_))
+                    | (Kind::Boolean { .. }, Value::Bool(_)) => true,
+                    (k, v) => panic!("{}: {} holds {v}", col.name, k.name()),
+                };
+                assert!(inside, "{} = {v} is outside its domain", col.name);
+            }
+        }
+    }
+}
+
+#[test]
+fn simulates_quickly() {
+    let start = std::time::Instant::now();
+    let cohort = simulate(Disease::Scd, &config(50_000, 5, 1.0, 41)).expect("valid");
+    let rate = 50_000.0 / start.elapsed().as_secs_f64();
+    eprintln!("{rate:.0} SCD patients/s");
+    assert_eq!(cohort.sites.iter().map(Table::n_rows).sum::<usize>(), 50_000);
+    // ≥ 100k/s alone on one core; the bound leaves room for a loaded shared machine.
+    assert!(rate > 20_000.0, "{rate:.0} patients/s");
+}
+
 /// Kaplan–Meier median on the age scale with delayed entry (left truncation at enrolment) of
 /// the rows selected by `keep`; `None` when survival stays above one half.
 fn median_age_at_death(t: &Table, keep: impl Fn(usize) -> bool) -> Option<f64> {
@@ -464,4 +507,59 @@ fn print_calibration() {
         mri.len(),
         reals(&t, "TCD_VELOCITY").iter().filter(|v| v.is_some()).count(),
     );
+}
+
+/// The rules are live: corrupting a simulated row breaks exactly the rule that guards it.
+#[test]
+fn rules_catch_broken_rows() {
+    let cohort = simulate(Disease::Scd, &config(2000, 1, 0.0, 51)).expect("valid");
+    let t = &cohort.sites[0];
+    let d = &cohort.dictionary;
+    let col = |n: &str| d.index_of(n).unwrap_or_else(|| panic!("no column {n}"));
+    let broken_by = |row: &[Value]| -> Vec<String> {
+        d.rules
+            .iter()
+            .filter(|r| r.eval(row) == Truth::False)
+            .map(|r| r.name.clone())
+            .collect()
+    };
+    let find = |pred: &dyn Fn(&[Value]) -> bool| {
+        (0..t.n_rows())
+            .map(|r| t.row(r))
+            .find(|row| pred(row))
+            .expect("the cohort has such a patient")
+    };
+    let is = |row: &[Value], n: &str, v: Value| row[col(n)] == v;
+    let text = |s: &str| Value::Text(s.into());
+
+    // HbSS without transfusion or transplant given HbA.
+    let mut row = find(&|r| {
+        is(r, "GENOTYPE", text("HbSS"))
+            && is(r, "CHRONIC_TRANSFUSION", Value::Bool(false))
+            && is(r, "HSCT", Value::Bool(false))
+    });
+    row[col("HBA")] = Value::Real(5.0);
+    row[col("HBS")] = Value::Real(row[col("HBS")].as_f64().expect("HbS") - 5.0);
+    assert_eq!(broken_by(&row), ["hba_absent_in_ss_and_sbeta0"]);
+
+    // HbSC without HbC: the fractions no longer add up either.
+    let mut row = find(&|r| is(r, "GENOTYPE", text("HbSC")));
+    row[col("HBC")] = Value::Real(0.0);
+    assert_eq!(broken_by(&row), ["hbc_present_in_sc", "fractions_sum_to_100"]);
+
+    // A stroke after last follow-up.
+    let mut row = find(&|r| is(r, "STROKE", Value::Bool(true)));
+    row[col("STROKE_AGE")] = Value::Real(row[col("AGE")].as_f64().expect("age") + 1.0);
+    assert_eq!(broken_by(&row), ["stroke_age_within_life"]);
+
+    // Hydroxyurea without a start age.
+    let mut row = find(&|r| is(r, "HYDROXYUREA", Value::Bool(true)));
+    row[col("HU_START_AGE")] = Value::Missing;
+    assert_eq!(broken_by(&row), ["hu_start_recorded"]);
+
+    // A woman with a priapism record; a negative crisis count.
+    let mut row = find(&|r| is(r, "SEX", text("F")));
+    row[col("PRIAPISM")] = Value::Bool(false);
+    row[col("VOC_COUNT")] = Value::Int(-1);
+    assert_eq!(broken_by(&row), ["counts_non_negative", "priapism_males_only"]);
 }
