@@ -213,9 +213,16 @@ impl Importer<'_> {
                 remarks.push("required only when shown: missing allowed because of the branching logic".into());
             }
             missing = Missing::Allowed;
+            // A hidden field is exported empty; a hidden checkbox exports 0 for every option.
+            let (hidden, consequence) = if field_type == "checkbox" {
+                let zeros: Vec<String> = mapped.columns.iter().map(|(c, ..)| format!("`{c}` == 0")).collect();
+                ("every option is 0", zeros.join(" and "))
+            } else {
+                ("the field is empty", format!("`{name}` is missing"))
+            };
             remarks.push(format!(
-                "branching logic not translated: {branching}; the field is empty when it is hidden. {}",
-                suggest_rule(&branching, &name, &self.columns)
+                "branching logic not translated: {branching}; {hidden} when it is hidden. {}",
+                suggest_rule(&branching, &consequence, &self.columns)
             ));
         }
         let identifier_reason = if identifier {

@@ -272,7 +272,12 @@ fn branching_logic_is_noted_and_allows_missing() {
     assert!(date.iter().any(|x| x.contains("by hand")), "{date:?}");
     // prior_tx is a checkbox with branching logic: still imported.
     assert!(imp.dictionary.column("prior_tx___1").is_some());
-    assert!(reasons(&imp, "prior_tx")[0].starts_with("branching logic not translated"));
+    let prior = &reasons(&imp, "prior_tx")[0];
+    assert!(prior.starts_with("branching logic not translated"), "{prior}");
+    assert!(
+        prior.contains("`aml_type` == '1' => `prior_tx___1` == 0 and `prior_tx___2` == 0"),
+        "{prior}"
+    );
 }
 
 #[test]
@@ -392,4 +397,22 @@ fn unknown_types_and_validations_are_reported() {
             .iter()
             .any(|u| u.variable == "y" && u.reason.contains("unknown text validation"))
     );
+}
+
+#[test]
+fn suggested_rules_parse_against_the_imported_dictionary() {
+    let imp = aml();
+    let rules: Vec<String> = imp
+        .unmapped
+        .iter()
+        .filter_map(|u| u.reason.split_once("Suggested rule (check it): "))
+        .map(|(_, rule)| rule.to_string())
+        .collect();
+    assert_eq!(rules.len(), 3, "prior_tx, cr1 and hsct have simple logic: {rules:?}");
+    let mut toml = imp.dictionary.to_toml();
+    for (i, r) in rules.iter().enumerate() {
+        toml.push_str(&format!("\n[[rule]]\nname = \"branching_{i}\"\nexpr = {r:?}\n"));
+    }
+    let d = Dictionary::from_toml(&toml, "with_rules.toml").expect("suggested rules parse and type-check");
+    assert_eq!(d.rules.len(), 3);
 }

@@ -134,7 +134,8 @@ pub(super) fn parse_date_bound(text: &str, display: &str) -> Result<Option<Date>
 }
 
 /// A rule suggestion for simple branching logic `[x] = 'v'` (or `<>`, or a checkbox `[x(c)]`).
-pub(super) fn suggest_rule(logic: &str, field: &str, columns: &[Column]) -> String {
+/// `consequence` is what holds when the field is hidden (in the rule language).
+pub(super) fn suggest_rule(logic: &str, consequence: &str, columns: &[Column]) -> String {
     let manual = "Write the condition as a [[rule]] by hand if it matters for the data.".to_string();
     let Some((lhs, op, rhs)) = split_comparison(logic) else {
         return manual;
@@ -159,7 +160,7 @@ pub(super) fn suggest_rule(logic: &str, field: &str, columns: &[Column]) -> Stri
         _ => return manual,
     };
     let negated = if op == "=" { "!=" } else { "==" };
-    format!("Suggested rule (check it): `{column}` {negated} {literal} => `{field}` is missing")
+    format!("Suggested rule (check it): `{column}` {negated} {literal} => {consequence}")
 }
 
 /// A number the rule language reads: `-?digits(.digits)?`.
