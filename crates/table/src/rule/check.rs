@@ -307,7 +307,7 @@ impl<'d> Checker<'d> {
         let unordered = |what: String| {
             error(
                 pos,
-                format!("'{symbol}' needs numbers or dates, but {what} has no order (use == , != or in)"),
+                format!("'{symbol}' needs numbers or dates, but {what} has no order (use ==, != or in)"),
             )
         };
         Ok(match (a, b) {

@@ -495,6 +495,15 @@ fn comparisons_of_every_type() {
     assert_eq!(eval("AGE in [1, 2, -3]", &[("AGE", Value::Int(-3))]), T);
     assert_eq!(eval("AGE in [1, 2.5]", &[("AGE", Value::Int(3))]), F);
     assert_eq!(eval("HBA in [2.5]", &[("HBA", Value::Real(2.5))]), T);
+    let both = [("TP53", Value::Bool(true)), ("DENOVO", Value::Bool(false))];
+    assert_eq!(eval("TP53 == (not DENOVO)", &both), T);
+    assert_eq!(
+        eval(
+            "(AGE < 3) == (HBA < 3)",
+            &[("AGE", Value::Int(1)), ("HBA", Value::Real(5.0))]
+        ),
+        F
+    );
     assert_eq!(eval("true", &[]), T);
     assert_eq!(eval("false or true", &[]), T);
 }
