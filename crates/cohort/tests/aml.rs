@@ -198,6 +198,20 @@ fn sites_differ_more_with_heterogeneity() {
     let (flat, varied) = (spread(0.0), spread(1.0));
     assert!(flat < 4.0, "site median ages spread {flat} years at heterogeneity 0");
     assert!(varied > 2.0 * flat && varied > 5.0, "{varied} vs {flat}");
+    // Treatment intensity: the spread of site HSCT rates.
+    let hsct_spread = |h: f64| {
+        let tables = cohort(8000, 8, h, 22);
+        let rates: Vec<f64> = tables
+            .iter()
+            .map(|t| {
+                let rs = rows(std::slice::from_ref(t));
+                rs.iter().filter(|r| r.flag("Allogeneic HSCT")).count() as f64 / rs.len() as f64
+            })
+            .collect();
+        rates.iter().cloned().fold(f64::MIN, f64::max) - rates.iter().cloned().fold(f64::MAX, f64::min)
+    };
+    let (flat, varied) = (hsct_spread(0.0), hsct_spread(1.0));
+    assert!(varied > 2.0 * flat, "HSCT rate spread {varied} vs {flat}");
 }
 
 #[test]
@@ -411,6 +425,30 @@ fn calibrated_to_published_cohorts() {
         .map(|r| (r.num("TIME TO EFS").unwrap_or(0.0), r.flag("STATUS_EFS")))
         .collect();
     cal.within("median EFS, months", km_median_months(&efs), 8.0, 14.0);
+    for class in ["favorable", "intermediate", "adverse"] {
+        eprintln!(
+            "ELN 2017 {class}: {:.3}; ELN 2022 {class} age >= 60: {:.3}",
+            share(&every, |r| r.text("ELN 2017") == class),
+            eln(&old, class)
+        );
+    }
+    let tkd = share(&every, |r| r.flag("FLT3_TKD"));
+    let idh = (share(&every, |r| r.flag("IDH1")), share(&every, |r| r.flag("IDH2")));
+    let tet2 = share(&every, |r| r.flag("TET2"));
+    let asxl1 = share(&every, |r| r.flag("ASXL1"));
+    let nras = share(&every, |r| r.flag("NRAS"));
+    eprintln!("FLT3-TKD {tkd:.3}, IDH1/2 {idh:.3?}, TET2 {tet2:.3}, ASXL1 {asxl1:.3}, NRAS {nras:.3}");
+    let tam = share(&every, |r| r.text("AML_TYPE") == "tAML");
+    let cbf = (
+        share(&every, |r| r.flag("inv16_t16_16")),
+        share(&every, |r| r.flag("t_8_21")),
+    );
+    let m7 = share(&every, |r| r.flag("mono7"));
+    let p8 = share(&every, |r| r.flag("plus8_8q"));
+    eprintln!("tAML {tam:.3}, inv(16)/t(8;21) {cbf:.3?}, -7 {m7:.3}, +8 {p8:.3}");
+    let age60 = share(&every, |r| r.num("AGE") >= Some(60.0));
+    let ed = share(&intensive, |r| r.text("RESPONSE TO INDUCTION") == "ED");
+    eprintln!("age >= 60 {age60:.3}, early death (intensive) {ed:.3}");
     eprintln!("HSCT: {:.3}", share(&every, |r| r.flag("Allogeneic HSCT")));
     eprintln!("intensive: {:.3}", intensive.len() as f64 / every.len() as f64);
     assert!(cal.misses.is_empty(), "calibration misses:\n{}", cal.misses.join("\n"));
@@ -427,4 +465,49 @@ fn simulates_quickly() {
     eprintln!("{rate:.0} patients/s");
     assert_eq!(tables.iter().map(Table::n_rows).sum::<usize>(), 50_000);
     assert!(rate > 10_000.0, "{rate:.0} patients/s");
+}
+
+/// The rules are live: corrupting a simulated row breaks the rule that guards it.
+#[test]
+fn rules_catch_broken_rows() {
+    let tables = cohort(2000, 1, 0.0, 51);
+    let t = &tables[0];
+    let d = t.dictionary();
+    let col = |n: &str| d.index_of(n).unwrap_or_else(|| panic!("no column {n}"));
+    let broken_by = |row: &[Value]| -> Vec<String> {
+        d.rules
+            .iter()
+            .filter(|r| r.eval(row) == Truth::False)
+            .map(|r| r.name.clone())
+            .collect()
+    };
+    let find = |pred: &dyn Fn(&[Value]) -> bool| {
+        (0..t.n_rows())
+            .map(|i| t.row(i))
+            .find(|r| pred(r))
+            .expect("a matching patient in 2000")
+    };
+
+    let mut tp53 = find(&|r| r[col("TP53")] == Value::Bool(true));
+    tp53[col("ELN 2022")] = Value::Text("favorable".into());
+    let names = broken_by(&tp53);
+    assert!(names.iter().any(|n| n == "eln2022_tp53_not_favorable"), "{names:?}");
+
+    let mut no_hsct = find(&|r| r[col("Allogeneic HSCT")] == Value::Bool(false));
+    no_hsct[col("TIME TO HSCT")] = Value::Int(100);
+    assert!(broken_by(&no_hsct).iter().any(|n| n == "no_hsct_no_time"));
+
+    let mut efs = find(&|r| r[col("STATUS_OS")] == Value::Bool(true));
+    let os = efs[col("Overall survival")].as_f64().expect("OS present") as i64;
+    efs[col("TIME TO EFS")] = Value::Int(os + 1);
+    assert!(broken_by(&efs).iter().any(|n| n == "efs_le_os"));
+
+    let mut cbf = find(&|r| r[col("t_8_21")] == Value::Bool(true));
+    cbf[col("ELN 2017")] = Value::Text("adverse".into());
+    assert!(broken_by(&cbf).iter().any(|n| n == "eln2017_cbf_favorable"));
+
+    let mut nk = find(&|r| r[col("NORMAL_KARYOTYPE")] == Value::Bool(true));
+    nk[col("complex")] = Value::Bool(true);
+    let names = broken_by(&nk);
+    assert!(names.iter().any(|n| n == "complex_not_normal"), "{names:?}");
 }

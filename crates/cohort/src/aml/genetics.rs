@@ -114,8 +114,8 @@ pub(crate) fn sample(rng: &mut impl Rng, cx: &Context) -> Genetics {
     // Class-defining balanced lesions (rarer with age and in sAML; KMT2A-r frequent in tAML).
     let de_novo_cbf = if secondary { 0.3 } else { 1.0 };
     let weights = [
-        (Balanced::T8_21, 0.052 * (-0.35 * a).exp() * de_novo_cbf * fav_mix),
-        (Balanced::Inv16, 0.062 * (-0.40 * a).exp() * de_novo_cbf * fav_mix),
+        (Balanced::T8_21, 0.052 * (-0.5 * a).exp() * de_novo_cbf * fav_mix),
+        (Balanced::Inv16, 0.055 * (-0.55 * a).exp() * de_novo_cbf * fav_mix),
         (Balanced::T6_9, 0.010 * (-0.30 * a).exp()),
         (Balanced::Inv3, 0.015 * if secondary { 2.0 } else { 1.0 }),
         (Balanced::T9_22, 0.010),
@@ -144,13 +144,13 @@ pub(crate) fn sample(rng: &mut impl Rng, cx: &Context) -> Genetics {
             1.0
         };
         let old = if cx.age >= 75.0 { 0.75 } else { 1.0 };
-        g.npm1 = bernoulli(rng, 0.45 * type_factor * old * fav_mix);
+        g.npm1 = bernoulli(rng, 0.45 * (-0.12 * a).exp() * type_factor * old * fav_mix);
     }
     let other = g.balanced.is_none() && !g.npm1;
 
     // Complex karyotype: by the ELN 2022 definition never with a class-defining lesion.
     if other {
-        let logit = -1.6 + 0.7 * a + if secondary { 0.9 } else { 0.0 } + if therapy { 1.3 } else { 0.0 } + adv_mix;
+        let logit = -1.65 + 0.8 * a + if secondary { 0.9 } else { 0.0 } + if therapy { 1.3 } else { 0.0 } + adv_mix;
         g.complex = bernoulli(rng, logistic(logit));
     } else if g.npm1 {
         g.complex = bernoulli(rng, 0.01);
@@ -219,8 +219,8 @@ pub(crate) fn sample(rng: &mut impl Rng, cx: &Context) -> Genetics {
     };
     let dnmt3a = by_class(0.55, 0.02, 0.10, 0.24 * (0.15 * a).exp());
     let idh1 = by_class(0.14, 0.01, 0.02, 0.075);
-    let idh2 = by_class(0.14, 0.01, 0.03, 0.17 * (0.10 * a).exp());
-    let tet2 = by_class(0.25, 0.05, 0.07, 0.22 * (0.20 * a).exp());
+    let idh2 = by_class(0.17, 0.01, 0.03, 0.21 * (0.10 * a).exp());
+    let tet2 = by_class(0.30, 0.05, 0.07, 0.28 * (0.20 * a).exp());
     g.dnmt3a = bernoulli(rng, dnmt3a);
     g.idh1 = bernoulli(rng, idh1);
     // IDH1 and IDH2 rarely co-occur; IDH and TET2 are nearly exclusive.
@@ -249,17 +249,17 @@ pub(crate) fn sample(rng: &mut impl Rng, cx: &Context) -> Genetics {
     g.wt1 = bernoulli(rng, wt1 * (-0.2 * a).exp());
 
     // Myelodysplasia-related genes: with age and sAML; never RUNX1/ASXL1 with NPM1 or CBF.
-    let mr = (0.55 * a).exp() * if secondary { 2.2 } else { 1.0 } * adv_mix.exp();
+    let mr = 0.85 * (0.65 * a).exp() * if secondary { 2.2 } else { 1.0 } * adv_mix.exp();
     let mr_factor = by_class(0.08, 0.01, 0.3, 1.0) * mr;
     if other {
         let ck = if g.complex { 0.3 } else { 1.0 };
         g.runx1 = bernoulli(
             rng,
-            0.21 * (0.25 * a).exp() * ck * if secondary { 1.6 } else { 1.0 } * adv_mix.exp(),
+            0.19 * (0.25 * a).exp() * ck * if secondary { 1.6 } else { 1.0 } * adv_mix.exp(),
         );
         g.asxl1 = bernoulli(
             rng,
-            0.12 * (0.35 * a).exp() * ck * if secondary { 1.8 } else { 1.0 } * adv_mix.exp(),
+            0.17 * (0.35 * a).exp() * ck * if secondary { 1.8 } else { 1.0 } * adv_mix.exp(),
         );
     }
     g.srsf2 = bernoulli(rng, 0.10 * mr_factor);
