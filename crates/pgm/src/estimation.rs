@@ -7,7 +7,10 @@
 //! iteration maps the potentials `θ ← θ − η ∇L(μ)` and recomputes `μ` by belief propagation;
 //! the step is kept only when it satisfies the Armijo condition
 //! `L(μ) − L(μ') ≥ ½ η ⟨∇L(μ), μ − μ'⟩` (then `η ← 1.01 η`), otherwise it is dropped and
-//! `η ← η / 2`. The loss therefore never increases. `η` starts at `2 / n`.
+//! `η ← η / 2`. The loss therefore never increases (we also require `L(μ') ≤ L(μ)` outright).
+//! `η` starts at `2 / (L n)` as in Private-PGM 2.0, with `L` the Lipschitz constant of `∇L` in
+//! the coordinates of the measured cliques: the largest sum of `1/σ_m` over the measurements of
+//! one clique.
 
 use crate::clique_vector::CliqueVector;
 use crate::domain::{Clique, Domain};
@@ -49,7 +52,8 @@ pub struct EstimationOptions {
     /// Known number of records; `None` estimates it from the measurements
     /// ([`minimum_variance_total`]).
     pub total: Option<f64>,
-    /// A fixed step size with no line search; `None` uses the Armijo line search from `2 / n`.
+    /// A fixed step size with no line search; `None` uses the Armijo line search from
+    /// `2 / (L n)` (see the module documentation).
     pub stepsize: Option<f64>,
 }
 
@@ -78,6 +82,26 @@ pub fn minimum_variance_total(domain: &Domain, measurements: &[Measurement]) -> 
         return Ok(1.0);
     }
     Ok((weighted / precision).max(1.0))
+}
+
+/// The Lipschitz constant of the loss gradient in the coordinates of the measured cliques: the
+/// largest sum of `1/σ` over the measurements sharing a clique (1 without measurements).
+fn lipschitz(measurements: &[Measurement]) -> f64 {
+    let mut by_clique: Vec<(&Clique, f64)> = measurements.iter().map(|m| (&m.clique, 1.0 / m.stddev)).collect();
+    by_clique.sort_by(|a, b| a.0.cmp(b.0));
+    let mut best: f64 = 0.0;
+    let mut i = 0;
+    while i < by_clique.len() {
+        let mut sum = 0.0;
+        let mut j = i;
+        while j < by_clique.len() && by_clique[j].0 == by_clique[i].0 {
+            sum += by_clique[j].1;
+            j += 1;
+        }
+        best = best.max(sum);
+        i = j;
+    }
+    if best > 0.0 { best } else { 1.0 }
 }
 
 fn check_measurement(domain: &Domain, index: usize, m: &Measurement) -> Result<()> {
@@ -179,7 +203,7 @@ impl MirrorDescent {
         let stepsize = match options.stepsize {
             Some(s) if s.is_finite() && s > 0.0 => s,
             Some(stepsize) => return Err(PgmError::InvalidStepsize { stepsize }),
-            None => 2.0 / total,
+            None => 2.0 / (lipschitz(measurements) * total),
         };
 
         // Fixed factors: warm start plus masks (0 where allowed, -inf where forbidden).

@@ -6,7 +6,7 @@ use crate::domain::Domain;
 use crate::error::{PgmError, Result};
 use crate::factor::subset_projection;
 use crate::junction_tree::JunctionTree;
-use crate::kernel::{Projection, exp, log_sub, logsumexp};
+use crate::kernel::{Projection, block_sum, exp_shifted, log_sub};
 
 /// Index maps of one tree edge (child → parent) onto their separator.
 #[derive(Debug, Clone)]
@@ -113,15 +113,17 @@ impl MessagePassing {
         // Roots: normalise by the tree's partition function.
         let mut log_z_total = 0.0;
         for (&root, clique) in self.roots.iter().zip(&self.root_cliques) {
-            let z = logsumexp(&log_beliefs[root]);
-            if !z.is_finite() {
+            let (beliefs, probabilities) = (&mut log_beliefs[root], &mut probabilities[root]);
+            let max = beliefs.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+            if max == f64::NEG_INFINITY {
                 return Err(PgmError::EmptySupport { clique: clique.clone() });
             }
+            exp_shifted(beliefs, max, probabilities);
+            let sum = block_sum(probabilities);
+            let z = max + sum.ln();
             log_z_total += z;
-            for (b, p) in log_beliefs[root].iter_mut().zip(probabilities[root].iter_mut()) {
-                *b -= z;
-                *p = exp(*b);
-            }
+            probabilities.iter_mut().for_each(|p| *p /= sum);
+            beliefs.iter_mut().for_each(|b| *b -= z);
         }
         // Distribute: parents (final) send back their separator marginal divided by what the
         // child sent; the child is then final too.
@@ -133,9 +135,7 @@ impl MessagePassing {
             }
             let child = &mut log_beliefs[edge.child];
             edge.child_map.broadcast_add(child, down, 1.0);
-            for (p, &b) in probabilities[edge.child].iter_mut().zip(child.iter()) {
-                *p = exp(b);
-            }
+            exp_shifted(child, 0.0, &mut probabilities[edge.child]);
         }
         Ok(log_z_total)
     }

@@ -10,7 +10,7 @@ use crate::error::Result;
 /// domain: an attribute in no input clique becomes a singleton clique of its own.
 ///
 /// Running intersection holds: for any two cliques, their intersection lies in every clique on
-/// the path between them. Each tree is rooted at its lowest-numbered clique; [`order`] lists the
+/// the path between them. Each tree is rooted at its largest clique; [`order`] lists the
 /// cliques so that each comes after its parent (roots first), which is the distribute order of
 /// message passing and, reversed, the collect order.
 ///
@@ -153,14 +153,28 @@ impl JunctionTree {
             n.sort_unstable();
         }
 
-        // Root each tree at its lowest-numbered clique; breadth-first order.
+        // Root each tree at its largest clique (ties: lowest index): collect then never has to
+        // log-sum-exp the largest table. Trees are listed by their lowest-numbered clique;
+        // breadth-first order within each.
+        let mut cells = Vec::with_capacity(k);
+        for clique in &tree_cliques {
+            cells.push(domain.cells(clique)?.unwrap_or(u128::MAX));
+        }
+        let mut largest: Vec<Option<usize>> = vec![None; k];
+        for i in 0..k {
+            let r = find(&mut uf, i);
+            if largest[r].is_none_or(|l| cells[i] > cells[l]) {
+                largest[r] = Some(i);
+            }
+        }
         let mut parent = vec![None; k];
         let mut seen = vec![false; k];
         let mut order = Vec::with_capacity(k);
-        for root in 0..k {
-            if seen[root] {
+        for first in 0..k {
+            if seen[first] {
                 continue;
             }
+            let root = largest[find(&mut uf, first)].unwrap_or(first);
             seen[root] = true;
             let start = order.len();
             order.push(root);
@@ -180,10 +194,7 @@ impl JunctionTree {
         let separators = (0..k)
             .map(|i| parent[i].map_or_else(Clique::empty, |p| tree_cliques[i].intersection(&tree_cliques[p])))
             .collect();
-        let mut model_size = 0u128;
-        for clique in &tree_cliques {
-            model_size = model_size.saturating_add(domain.cells(clique)?.unwrap_or(u128::MAX));
-        }
+        let model_size = cells.iter().fold(0u128, |acc, &c| acc.saturating_add(c));
         Ok(JunctionTree {
             cliques: tree_cliques,
             parent,
