@@ -215,6 +215,12 @@ pub fn check_value(column: &Column, value: &Value) -> Result<(), String> {
         }
         (Kind::Real { unit, min, max, .. }, Value::Int(x)) => check_bounds(*x as f64, *min, *max, unit.as_deref()),
         (Kind::Date { min, max, .. }, Value::Date(d)) => {
+            if !is_four_digit_year(*d) {
+                return Err(format!(
+                    "date {} days from 1970-01-01 is outside the years 0000 to 9999",
+                    d.days()
+                ));
+            }
             if let Some(m) = min
                 && d < m
             {
@@ -231,6 +237,14 @@ pub fn check_value(column: &Column, value: &Value) -> Result<(), String> {
         (Kind::Identifier | Kind::Text, Value::Text(_)) => Ok(()),
         (kind, v) => Err(format!("a {} column cannot hold {v}", kind.name())),
     }
+}
+
+/// Whether `d` lies in the years 0000 to 9999, the dates a `%Y` field can hold (and the
+/// range in which dates can be shown).
+pub fn is_four_digit_year(d: Date) -> bool {
+    let first = Date::from_ymd(0, 1, 1);
+    let last = Date::from_ymd(9999, 12, 31);
+    matches!((first, last), (Some(a), Some(b)) if a <= d && d <= b)
 }
 
 fn check_bounds<T: PartialOrd + fmt::Display>(

@@ -214,10 +214,23 @@ fn a_date_its_format_cannot_hold_is_refused() {
         text("x"),
     ]]);
     let err = write(&t, CsvOptions::default()).unwrap_err();
-    assert!(
-        err.to_string().contains("cannot be written in the format \"%d.%m.%Y\""),
-        "{err}"
+    assert_eq!(
+        err.to_string(),
+        "CSV output:2:6: column \"visit\": value \"-800000 days from 1970-01-01\": row 1: date -800000 days from \
+         1970-01-01 is outside the years 0000 to 9999"
     );
+    // Far outside the calendar: refused, not a panic or an overflow.
+    let t = table(vec![vec![
+        text("P1"),
+        text("a"),
+        Value::Int(1),
+        Value::Int(1),
+        Value::Real(1.0),
+        Value::Date(Date::from_days(i32::MAX)),
+        Value::Bool(false),
+        text("x"),
+    ]]);
+    assert!(write(&t, CsvOptions::default()).is_err());
 }
 
 // ---- the round-trip property ----

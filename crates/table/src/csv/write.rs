@@ -87,6 +87,9 @@ fn shown(value: &Value) -> Option<String> {
     match value {
         Value::Missing => None,
         Value::Text(s) => Some(s.clone()),
+        Value::Date(d) if !crate::validate::is_four_digit_year(*d) => {
+            Some(format!("{} days from 1970-01-01", d.days()))
+        }
         other => Some(other.to_string()),
     }
 }
