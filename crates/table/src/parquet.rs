@@ -14,16 +14,17 @@
 //!
 //! Reading validates like CSV reading: every dictionary column present exactly once and no
 //! other column, types as above, values within bounds and levels, missing values only where the
-//! dictionary allows them. Missing tokens do not apply: in Parquet only a null is missing.
+//! dictionary allows them (all with [`crate::validate::check_value`]), and the clinical rules.
+//! Missing tokens do not apply: in Parquet only a null is missing.
 //! Problems name the row (1-based; reported at `line` = row + 1, line 1 standing for the schema
 //! as the header does in a CSV file) and the column.
 
-use crate::Problem;
 use crate::date::Date;
 use crate::error::{Error, Result};
-use crate::schema::{Column, Dictionary, Kind, Missing};
+use crate::schema::{Column, Dictionary, Kind};
 use crate::table::{ColumnData, Table};
 use crate::value::Value;
+use crate::{Problem, validate};
 use parquet::basic::{Compression, LogicalType, Repetition, Type as PhysicalType};
 use parquet::column::reader::ColumnReaderImpl;
 use parquet::data_type::{BoolType, ByteArray, ByteArrayType, DataType, DoubleType, FloatType, Int32Type, Int64Type};
@@ -256,7 +257,7 @@ pub fn read_parquet<R: ChunkReader + 'static>(reader: R, source_name: &str, dict
             let mut row = Vec::with_capacity(cells.len());
             for (c, column) in dict.columns.iter().enumerate() {
                 let value = std::mem::replace(&mut cells[c][r], Value::Missing);
-                check_value(column, &value).map_err(|rule| {
+                validate::check_value(column, &value).map_err(|rule| {
                     Error::Invalid(Box::new(Problem {
                         source_name: source_name.into(),
                         line: row_number as u64 + 1,
@@ -271,6 +272,16 @@ pub fn read_parquet<R: ChunkReader + 'static>(reader: R, source_name: &str, dict
                     }))
                 })?;
                 row.push(value);
+            }
+            if let Some(rule) = validate::broken_rules(&dict, &row).next() {
+                return Err(Error::Invalid(Box::new(Problem {
+                    source_name: source_name.into(),
+                    line: row_number as u64 + 1,
+                    column: None,
+                    field: None,
+                    value: None,
+                    rule: format!("row {row_number}: {}", validate::rule_broken(rule)),
+                })));
             }
             table
                 .push_row(row)
@@ -391,69 +402,6 @@ fn read_typed<T: DataType>(
         }
     }
     Ok(out)
-}
-
-/// The dictionary rule `value` breaks in `column`, if any.
-fn check_value(column: &Column, value: &Value) -> Result<(), String> {
-    if value.is_missing() {
-        return match column.missing {
-            Missing::Allowed => Ok(()),
-            Missing::Forbidden => Err("a value is required (missing = \"forbidden\") but the cell is null".into()),
-        };
-    }
-    match (&column.kind, value) {
-        (Kind::Integer { min, max, .. }, Value::Int(x)) => {
-            if let Some(m) = min
-                && x < m
-            {
-                return Err(format!("{x} is below min {m}"));
-            }
-            if let Some(m) = max
-                && x > m
-            {
-                return Err(format!("{x} is above max {m}"));
-            }
-            Ok(())
-        }
-        (Kind::Real { min, max, .. }, Value::Real(x)) => {
-            if !x.is_finite() {
-                return Err(format!("{x} is not a finite number"));
-            }
-            if let Some(m) = min
-                && x < m
-            {
-                return Err(format!("{x} is below min {m}"));
-            }
-            if let Some(m) = max
-                && x > m
-            {
-                return Err(format!("{x} is above max {m}"));
-            }
-            Ok(())
-        }
-        (Kind::Date { min, max, .. }, Value::Date(d)) => {
-            if let Some(m) = min
-                && d < m
-            {
-                return Err(format!("{d} is before min {m}"));
-            }
-            if let Some(m) = max
-                && d > m
-            {
-                return Err(format!("{d} is after max {m}"));
-            }
-            Ok(())
-        }
-        (Kind::Categorical { levels, .. }, Value::Text(s)) => {
-            if levels.contains(s) {
-                Ok(())
-            } else {
-                Err(format!("{s:?} is not a level (levels: {})", levels.join(", ")))
-            }
-        }
-        (Kind::Boolean { .. }, Value::Bool(_)) | (Kind::Identifier | Kind::Text, Value::Text(_)) => Ok(()),
-        (kind, v) => Err(format!("{v} does not fit a {} column", kind.name())),
-    }
 }
 
 #[cfg(test)]

@@ -209,7 +209,7 @@ fn missing_where_forbidden_and_unknown_level() {
     ));
     let p = problem(read_back(&write(&t), strict).unwrap_err());
     assert_eq!((p.line, p.column.as_deref()), (3, Some("sex")));
-    assert!(p.rule.contains("required"), "{}", p.rule);
+    assert!(p.rule.contains("missing = \"forbidden\""), "{}", p.rule);
 
     let fewer = dict(&DICT.replace("levels = [\"M\", \"F\"]", "levels = [\"M\", \"X\"]"));
     let p = problem(read_back(&write(&t), fewer).unwrap_err());
@@ -258,4 +258,16 @@ fn empty_table_round_trips() {
     let t = Table::new(d.clone());
     let back = read_back(&write(&t), d).unwrap();
     assert_eq!(back.n_rows(), 0);
+}
+
+#[test]
+fn broken_clinical_rule_names_the_row() {
+    let (_, t) = sample();
+    let with_rule = dict(&format!(
+        "{DICT}\n[[rule]]\nname = \"os_over_100\"\nexpr = \"`Overall survival` > 100\"\n"
+    ));
+    let p = problem(read_back(&write(&t), with_rule).unwrap_err());
+    assert_eq!(p.line, 3);
+    assert_eq!(p.column, None);
+    assert!(p.rule.contains("row 2: rule os_over_100 broken"), "{}", p.rule);
 }
