@@ -83,4 +83,19 @@ mod tests {
         assert!(d.rules.len() >= 10);
         assert_eq!(d.time_to_event.len(), 2);
     }
+
+    #[test]
+    fn dictionary_round_trips_through_toml() {
+        let d = dictionary();
+        let again = Dictionary::from_toml(&d.to_toml(), "written scd.toml").expect("a written dictionary reads back");
+        assert_eq!(again.columns, d.columns);
+        assert_eq!(again.time_to_event, d.time_to_event);
+        let names = |x: &Dictionary| {
+            x.rules
+                .iter()
+                .map(|r| (r.name.clone(), r.source.clone()))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(names(&again), names(&d));
+    }
 }
