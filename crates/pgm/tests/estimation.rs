@@ -348,11 +348,13 @@ fn estimation_denoises_overlapping_noisy_measurements() {
     for c in &measured {
         let cells: usize = c.attrs().iter().map(|&a| domain.sizes()[a]).product();
         let mut counts = vec![0.0; cells];
-        for r in 0..5000 {
-            let i = c
-                .attrs()
-                .iter()
-                .fold(0, |acc, &a| acc * domain.sizes()[a] + columns[a][r] as usize);
+        let mut index = vec![0usize; 5000];
+        for &a in c.attrs() {
+            for (i, &code) in index.iter_mut().zip(&columns[a]) {
+                *i = *i * domain.sizes()[a] + code as usize;
+            }
+        }
+        for i in index {
             counts[i] += 1.0;
         }
         let values = counts
