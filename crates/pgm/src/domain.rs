@@ -155,6 +155,14 @@ impl Domain {
         Ok(clique.attrs().iter().map(|&a| self.sizes[a]).collect())
     }
 
+    /// The domain of the clique's attributes alone, re-indexed `0..clique.len()` in the clique's
+    /// order (attribute `clique.attrs()[i]` becomes attribute `i`).
+    pub fn subdomain(&self, clique: &Clique) -> Result<Domain> {
+        Ok(Domain {
+            sizes: self.shape(clique)?,
+        })
+    }
+
     /// Number of cells of a table over `clique` (1 for the empty clique), or `None` past `u128`.
     pub fn cells(&self, clique: &Clique) -> Result<Option<u128>> {
         let shape = self.shape(clique)?;

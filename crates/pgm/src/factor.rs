@@ -162,6 +162,37 @@ impl Factor {
         Ok(Factor { clique, shape, values })
     }
 
+    /// Sum in probability space: `ln(e^a + e^b)` cell by cell, each factor broadcast to the union
+    /// of the cliques (a mixture of two unnormalised tables).
+    pub fn sum(&self, other: &Factor) -> Result<Factor> {
+        let clique = self.clique.union(&other.clique);
+        let shape: Vec<usize> = clique
+            .attrs()
+            .iter()
+            .map(|&a| match self.clique.position(a) {
+                Some(p) => self.shape[p],
+                None => other.clique.position(a).map_or(1, |p| other.shape[p]),
+            })
+            .collect();
+        check_cells(&clique, &shape)?;
+        let left = subset_map(&clique, &shape, &self.clique);
+        let right = subset_map(&clique, &shape, &other.clique);
+        let values = left
+            .iter()
+            .zip(&right)
+            .map(|(&l, &r)| {
+                let (a, b) = (self.values[l as usize], other.values[r as usize]);
+                let m = a.max(b);
+                if m == f64::NEG_INFINITY {
+                    m
+                } else {
+                    m + ((a - m).exp() + (b - m).exp()).ln()
+                }
+            })
+            .collect();
+        Ok(Factor { clique, shape, values })
+    }
+
     /// Sums out (in probability space, by log-sum-exp) the given attributes; attributes not in
     /// the factor are ignored.
     pub fn marginalise(&self, out: &Clique) -> Factor {
@@ -267,6 +298,18 @@ mod tests {
             assert!((x - y).abs() < 1e-12, "{m:?}");
         }
         assert_eq!(p.marginalise(&Clique::from([1])).clique().attrs(), &[0, 2]);
+    }
+
+    #[test]
+    fn sum_adds_probabilities_with_broadcasting() {
+        let d = domain();
+        let a = Factor::from_probabilities(&d, Clique::from([0]), &[1.0, 0.0]).unwrap();
+        let b = Factor::from_probabilities(&d, Clique::from([2]), &[2.0, 0.0]).unwrap();
+        let s = a.sum(&b).unwrap();
+        assert_eq!(s.clique().attrs(), &[0, 2]);
+        let p = s.exp();
+        let expect = [3.0, 1.0, 2.0, 0.0];
+        assert!(p.iter().zip(expect).all(|(x, y)| (x - y).abs() < 1e-12), "{p:?}");
     }
 
     #[test]
