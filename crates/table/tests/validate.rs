@@ -392,6 +392,29 @@ fn the_stopping_problem_is_listed_past_the_limit() {
 }
 
 #[test]
+fn byte_order_mark() {
+    let mut bytes = b"\xEF\xBB\xBF".to_vec();
+    bytes.extend_from_slice(format!("{HEADER}\n{GOOD}\n").as_bytes());
+    assert!(check_bytes(&bytes, CsvOptions::default()).is_ok(), "skipped in UTF-8");
+    let latin1 = CsvOptions {
+        encoding: TextEncoding::Latin1,
+        ..CsvOptions::default()
+    };
+    let report = check_bytes(&bytes, latin1);
+    assert_eq!(
+        report.problems[0],
+        problem(
+            1,
+            Some("\u{EF}\u{BB}\u{BF}patient_id"),
+            Some(1),
+            None,
+            "column is not in the dictionary (it starts with a UTF-8 byte-order mark read as latin-1: is the file \
+             UTF-8?)"
+        )
+    );
+}
+
+#[test]
 fn empty_file() {
     let report = check_bytes(b"", CsvOptions::default());
     assert_eq!(

@@ -200,7 +200,10 @@ impl<R: Read> Scanner<R> {
     }
 
     fn fault_problem(&self, fault: &InputFault) -> Problem {
-        let column = fault.field.and_then(|f| self.header.get(f - 1).cloned());
+        let column = fault
+            .field
+            .and_then(|f| f.checked_sub(1))
+            .and_then(|i| self.header.get(i).cloned());
         self.problem(fault.line, column, fault.field, fault.message.clone())
     }
 
