@@ -138,6 +138,10 @@ const SD_ADVERSE_MIX: f64 = 0.35;
 const SD_LOG_ACCRUAL: f64 = 0.3;
 /// Reference accrual period: six years.
 const ACCRUAL_DAYS: f64 = 6.0 * 365.25;
+/// Bounds of a site's accrual period: one to eighteen years, so that every time stays below
+/// the dictionary's 7300-day maximum.
+const MIN_ACCRUAL_DAYS: f64 = 365.25;
+const MAX_ACCRUAL_DAYS: f64 = 18.0 * 365.25;
 
 impl SiteProfile {
     fn draw(rng: &mut impl Rng, heterogeneity: f64) -> SiteProfile {
@@ -147,7 +151,7 @@ impl SiteProfile {
             intensity: SD_INTENSITY * z(),
             hsct: SD_HSCT * z(),
             adverse_mix: SD_ADVERSE_MIX * z(),
-            accrual_days: ACCRUAL_DAYS * (SD_LOG_ACCRUAL * z()).exp(),
+            accrual_days: (ACCRUAL_DAYS * (SD_LOG_ACCRUAL * z()).exp()).clamp(MIN_ACCRUAL_DAYS, MAX_ACCRUAL_DAYS),
         }
     }
 }
