@@ -376,8 +376,10 @@ fn read_typed<T: DataType>(
     let mut typed: ColumnReaderImpl<T> = T::get_column_reader(reader).ok_or_else(|| {
         ParquetError::General(format!("the column reader does not decode {}", T::get_physical_type()))
     })?;
-    let mut defs: Vec<i16> = Vec::with_capacity(rows);
-    let mut values: Vec<T::T> = Vec::with_capacity(rows);
+    // The row count comes from the file: reserve no more than one written row group up front.
+    let reserve = rows.min(ROW_GROUP_ROWS);
+    let mut defs: Vec<i16> = Vec::with_capacity(reserve);
+    let mut values: Vec<T::T> = Vec::with_capacity(reserve);
     let mut read = 0;
     while read < rows {
         let (records, _, _) = typed.read_records(rows - read, has_nulls.then_some(&mut defs), None, &mut values)?;
@@ -389,7 +391,7 @@ fn read_typed<T: DataType>(
         read += records;
     }
     let mut present = values.into_iter();
-    let mut out = Vec::with_capacity(rows);
+    let mut out = Vec::with_capacity(reserve);
     for r in 0..rows {
         let is_present = !has_nulls || defs.get(r).is_some_and(|d| *d > 0);
         if is_present {

@@ -425,7 +425,7 @@ impl Importer<'_> {
                 }
                 if comma {
                     remarks.push(
-                        "REDCap stores this number with a decimal comma: read the data with the decimal-comma option"
+                        "REDCap stores this number with a decimal comma: read the data with the decimal comma (`--decimal comma`)"
                             .into(),
                     );
                 }
