@@ -464,6 +464,12 @@ fn print_calibration() {
     let mut counts: Vec<f64> = by_genotype(&t, "VOC_COUNT", "HbSS");
     counts.sort_by(|a, b| b.total_cmp(a));
     let top = counts[..counts.len() / 20].iter().sum::<f64>() / counts.iter().sum::<f64>();
+    let acs_ever = by_genotype(&t, "ACS_COUNT", "HbSS")
+        .iter()
+        .filter(|&&c| c > 0.0)
+        .count() as f64
+        / by_genotype(&t, "ACS_COUNT", "HbSS").len() as f64;
+    println!("SS: {:.1}% with an ACS during follow-up", 100.0 * acs_ever);
     println!(
         "SS: top-5% VOC share {top:.3}; VOC/py on HU {:.3}, without {:.3}; ACS/100py on HU {:.2}, without {:.2}",
         rate(&t, "VOC_COUNT", |i| ss(i) && hu[i] == 1.0),
