@@ -1,0 +1,222 @@
+//! The measurement oracle: the only way a synthesizer asks questions of private data.
+//!
+//! A synthesizer of the select–measure–generate family asks two kinds of question:
+//! *measure* (the counts of a marginal, with Gaussian noise) and *select* (which of several
+//! candidate marginals the current model approximates worst, chosen privately). Both are charged
+//! to a zCDP budget. [`CentralOracle`] answers from a local table; the federated oracle answers
+//! by secure aggregation across sites, and the synthesizers do not change.
+
+use crate::{Error, Result};
+use dp::{Accountant, Epsilon, ExponentialMechanism, GaussianMechanism, Rho};
+use rand::CryptoRng;
+use std::collections::HashMap;
+use table::encode::Encoded;
+
+/// A noisy marginal released by [`MeasurementOracle::measure`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct NoisyMarginal {
+    /// The attributes, in the order of the table's axes (row-major, the last varies fastest).
+    pub attrs: Vec<usize>,
+    /// Noisy counts (exact integer counts plus discrete Gaussian noise).
+    pub values: Vec<i64>,
+    /// Standard deviation of the noise on each count.
+    pub sigma: f64,
+    /// The zCDP cost charged.
+    pub rho: Rho,
+}
+
+/// One candidate marginal for [`MeasurementOracle::select`]. Its quality score is
+/// `weight · (‖x − model‖₁ − penalty)` where `x` is the true marginal: the model's expected
+/// counts, the weight and the penalty are public.
+#[derive(Debug, Clone, Copy)]
+pub struct Candidate<'a> {
+    pub attrs: &'a [usize],
+    /// The current model's expected counts over `attrs` (same layout as the true marginal).
+    pub model: &'a [f64],
+    /// Non-negative weight; the score's sensitivity is the largest weight.
+    pub weight: f64,
+    /// Subtracted before weighting (AIM's expected-noise bias correction).
+    pub penalty: f64,
+}
+
+/// The seam between synthesizers and data (see the module documentation).
+pub trait MeasurementOracle {
+    /// Current number of codes of every attribute (after [`MeasurementOracle::compress`]).
+    fn sizes(&self) -> Vec<usize>;
+
+    /// Merges codes of attributes by a public map: `maps[a] = Some(m)` sends code `c` of
+    /// attribute `a` to `m[c]`; later marginals are over the merged codes. Free (public
+    /// post-processing of released values).
+    fn compress(&mut self, maps: &[Option<Vec<u32>>]) -> Result<()>;
+
+    /// The counts of the marginal over `attrs` with discrete Gaussian noise calibrated to zCDP
+    /// cost at most `rho` (one record changes one count by one: L2 sensitivity 1), charged.
+    fn measure(&mut self, attrs: &[usize], rho: Rho, what: &str) -> Result<NoisyMarginal>;
+
+    /// The index of a candidate chosen by the exponential mechanism with parameter `epsilon`
+    /// on the candidates' scores (ε-DP, ε²/8-zCDP), charged.
+    fn select(&mut self, candidates: &[Candidate<'_>], epsilon: Epsilon, what: &str) -> Result<usize>;
+
+    /// The budget: total, spent and the ledger of charges.
+    fn accountant(&self) -> &Accountant;
+}
+
+/// Score resolution of [`MeasurementOracle::select`]: scores are quantised to 1/`RESOLUTION` of
+/// their sensitivity before the exact exponential mechanism.
+pub const RESOLUTION: f64 = 1024.0;
+
+/// Answers from a local encoded table.
+pub struct CentralOracle<R> {
+    data: Encoded,
+    maps: Vec<Option<Vec<u32>>>,
+    sizes: Vec<usize>,
+    accountant: Accountant,
+    rng: R,
+    /// Exact marginals already counted (private; never leaves the oracle).
+    cache: HashMap<Vec<usize>, Vec<u64>>,
+}
+
+impl<R: CryptoRng> CentralOracle<R> {
+    /// An oracle over `data` with a total budget of `budget`.
+    pub fn new(data: Encoded, budget: Rho, rng: R) -> CentralOracle<R> {
+        let sizes = data.domain().sizes();
+        CentralOracle {
+            maps: vec![None; sizes.len()],
+            data,
+            sizes,
+            accountant: Accountant::new(budget),
+            rng,
+            cache: HashMap::new(),
+        }
+    }
+
+    /// The exact marginal over `attrs` in current (compressed) codes.
+    fn exact(&mut self, attrs: &[usize]) -> Result<Vec<u64>> {
+        if let Some(c) = self.cache.get(attrs) {
+            return Ok(c.clone());
+        }
+        let raw = self.data.marginal(attrs)?;
+        let counts = if attrs.iter().all(|&a| self.maps[a].is_none()) {
+            raw.counts
+        } else {
+            let shape: Vec<usize> = attrs.iter().map(|&a| self.sizes[a]).collect();
+            let mut out = vec![0u64; shape.iter().product()];
+            let mut idx = vec![0usize; attrs.len()];
+            for &count in &raw.counts {
+                let mut cell = 0;
+                for (k, &a) in attrs.iter().enumerate() {
+                    let c = self.maps[a].as_ref().map_or(idx[k], |m| m[idx[k]] as usize);
+                    cell = cell * shape[k] + c;
+                }
+                out[cell] += count;
+                for k in (0..attrs.len()).rev() {
+                    idx[k] += 1;
+                    if idx[k] < raw.shape[k] {
+                        break;
+                    }
+                    idx[k] = 0;
+                }
+            }
+            out
+        };
+        self.cache.insert(attrs.to_vec(), counts.clone());
+        Ok(counts)
+    }
+}
+
+fn check_attrs(attrs: &[usize], sizes: &[usize]) -> Result<()> {
+    for (k, &a) in attrs.iter().enumerate() {
+        if a >= sizes.len() || attrs[..k].contains(&a) {
+            return Err(Error::Input(format!(
+                "attributes {attrs:?} are not distinct attributes of the domain"
+            )));
+        }
+    }
+    Ok(())
+}
+
+impl<R: CryptoRng> MeasurementOracle for CentralOracle<R> {
+    fn sizes(&self) -> Vec<usize> {
+        self.sizes.clone()
+    }
+
+    fn compress(&mut self, maps: &[Option<Vec<u32>>]) -> Result<()> {
+        if maps.len() != self.sizes.len() {
+            return Err(Error::Input(format!(
+                "{} compression maps for {} attributes",
+                maps.len(),
+                self.sizes.len()
+            )));
+        }
+        let original = self.data.domain().sizes();
+        for (a, map) in maps.iter().enumerate() {
+            if let Some(m) = map {
+                let size = m.iter().max().map_or(0, |x| *x as usize + 1);
+                if m.len() != original[a] || size == 0 {
+                    return Err(Error::Input(format!(
+                        "compression map of attribute {a} does not cover its codes"
+                    )));
+                }
+                self.sizes[a] = size;
+            } else {
+                self.sizes[a] = original[a];
+            }
+        }
+        self.maps = maps.to_vec();
+        self.cache.clear();
+        Ok(())
+    }
+
+    fn measure(&mut self, attrs: &[usize], rho: Rho, what: &str) -> Result<NoisyMarginal> {
+        check_attrs(attrs, &self.sizes)?;
+        let mechanism = GaussianMechanism::new(rho, 1)?;
+        // Charge first: a refused charge releases nothing.
+        self.accountant.spend(mechanism.rho(), what)?;
+        let exact = self.exact(attrs)?;
+        let counts: Vec<i64> = exact.iter().map(|&c| i64::try_from(c).unwrap_or(i64::MAX)).collect();
+        let values = mechanism.apply(&counts, &mut self.rng)?;
+        Ok(NoisyMarginal {
+            attrs: attrs.to_vec(),
+            values,
+            sigma: mechanism.sigma(),
+            rho: mechanism.rho(),
+        })
+    }
+
+    fn select(&mut self, candidates: &[Candidate<'_>], epsilon: Epsilon, what: &str) -> Result<usize> {
+        if candidates.is_empty() {
+            return Err(Error::Input("no candidate to select from".into()));
+        }
+        let max_weight = candidates.iter().map(|c| c.weight).fold(0.0, f64::max);
+        if !(max_weight > 0.0 && max_weight.is_finite()) {
+            return Err(Error::Input("candidate weights must be finite and not all zero".into()));
+        }
+        // Quantised score q = ⌊score · RESOLUTION / max_weight⌋: one record moves a score by at
+        // most max_weight, so q by at most RESOLUTION + 1 (the floor adds at most one); one more
+        // unit covers floating-point rounding in the L1 sums, so the claimed sensitivity is
+        // RESOLUTION + 2.
+        let scale = RESOLUTION / max_weight;
+        let mechanism = ExponentialMechanism::new(epsilon, RESOLUTION as u64 + 2)?;
+        let rho = mechanism.rho()?;
+        let mut scores = Vec::with_capacity(candidates.len());
+        for c in candidates {
+            check_attrs(c.attrs, &self.sizes)?;
+            let exact = self.exact(c.attrs)?;
+            if exact.len() != c.model.len() {
+                return Err(Error::Input(format!(
+                    "model marginal over {:?} has the wrong size",
+                    c.attrs
+                )));
+            }
+            let l1: f64 = exact.iter().zip(c.model).map(|(&x, &m)| (x as f64 - m).abs()).sum();
+            let q = (c.weight * (l1 - c.penalty) * scale).floor();
+            scores.push(q.clamp(-9.0e15, 9.0e15) as i64);
+        }
+        self.accountant.spend(rho, what)?;
+        Ok(mechanism.select(&scores, &mut self.rng)?)
+    }
+
+    fn accountant(&self) -> &Accountant {
+        &self.accountant
+    }
+}
