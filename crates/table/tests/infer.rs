@@ -229,3 +229,52 @@ fn disclosure_warning_and_valid_dictionary() {
     let back = Dictionary::from_toml(&inferred.dictionary.to_toml(), "inferred.toml").expect("passes the checks");
     assert_eq!(back.columns, inferred.dictionary.columns);
 }
+
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn cell() -> impl Strategy<Value = String> {
+        prop_oneof![
+            Just(String::new()),
+            Just("NA".to_string()),
+            "-?[0-9]{1,4}",
+            "-?[0-9]{1,3}[.,][0-9]{1,2}",
+            "(0|1)",
+            "[1-9][.,]?[0-9]?[eE]-?[0-9]{1,2}",
+            "[0-9]{19,21}",
+            "20[0-2][0-9]-0[1-9]-[12][0-9]",
+            "[0-3][0-9]/[01][0-9]/19[5-9][0-9]",
+            "\\PC{0,6}",
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(200))]
+        /// Whatever the data, the draft is a dictionary that passes the dictionary checks and
+        /// every inferred column accepts the values it was drafted from.
+        #[test]
+        fn drafts_always_pass_dictionary_checks(
+            columns in prop::collection::vec(prop::collection::vec(cell(), 4), 1..5),
+            comma in any::<bool>(),
+            max_levels in 1usize..5,
+        ) {
+            let header: Vec<String> = (0..columns.len()).map(|i| format!("c{i}")).collect();
+            let rows: Vec<table::Result<Vec<String>>> =
+                (0..4).map(|r| Ok(columns.iter().map(|c| c[r].clone()).collect())).collect();
+            let opts = InferOptions {
+                max_levels,
+                decimal: if comma { DecimalSeparator::Comma } else { DecimalSeparator::Point },
+            };
+            let inferred = infer(&header, rows.into_iter(), "p.csv", &opts).unwrap();
+            let back = Dictionary::from_toml(&inferred.dictionary.to_toml(), "p.toml");
+            prop_assert!(back.is_ok(), "{:?}", back.err());
+            for (column, values) in inferred.dictionary.columns.iter().zip(&columns) {
+                for v in values {
+                    let parsed = table::validate::parse_field(column, v, opts.decimal);
+                    prop_assert!(parsed.is_ok(), "column {} rejects {:?}: {:?}", column.name, v, parsed);
+                }
+            }
+        }
+    }
+}

@@ -271,3 +271,18 @@ fn broken_clinical_rule_names_the_row() {
     assert_eq!(p.column, None);
     assert!(p.rule.contains("row 2: rule os_over_100 broken"), "{}", p.rule);
 }
+
+#[test]
+fn truncated_and_corrupted_files_are_errors() {
+    let (d, t) = sample();
+    let bytes = write(&t);
+    for len in (0..bytes.len()).step_by(7) {
+        assert!(read_back(&bytes[..len], d.clone()).is_err(), "truncated at {len}");
+    }
+    // Flip bytes inside the data pages (the footer stays readable).
+    for at in (4..bytes.len().saturating_sub(8)).step_by(5) {
+        let mut bad = bytes.clone();
+        bad[at] ^= 0x5A;
+        let _ = read_back(&bad, d.clone());
+    }
+}

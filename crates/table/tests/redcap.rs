@@ -416,3 +416,41 @@ fn suggested_rules_parse_against_the_imported_dictionary() {
     let d = Dictionary::from_toml(&toml, "with_rules.toml").expect("suggested rules parse and type-check");
     assert_eq!(d.rules.len(), 3);
 }
+
+mod robustness {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(200))]
+        /// Arbitrary bytes after a valid header never panic: they import or give an error.
+        #[test]
+        fn arbitrary_rows_do_not_panic(body in prop::collection::vec(any::<u8>(), 0..300)) {
+            let mut input = SHORT.as_bytes().to_vec();
+            input.extend_from_slice(&body);
+            let _ = import_redcap(input.as_slice(), "fuzz.csv");
+        }
+
+        /// Rows built from REDCap-like pieces never panic either.
+        #[test]
+        fn redcap_like_rows_do_not_panic(
+            rows in prop::collection::vec(
+                (
+                    "[a-z_]{1,6}",
+                    prop::sample::select(vec!["text", "radio", "checkbox", "calc", "slider", "yesno", "x"]),
+                    "[0-9a-z ,|-]{0,20}",
+                    prop::sample::select(vec!["", "integer", "number_comma_decimal", "date_dmy", "time"]),
+                    "[0-9a-z,.-]{0,8}",
+                    "[\\[\\]a-z0-9 ='<>()]{0,20}",
+                ),
+                1..8,
+            )
+        ) {
+            let mut text = String::from(SHORT);
+            for (name, ty, choices, val, bound, logic) in rows {
+                text.push_str(&format!("{name},f,{ty},L,\"{choices}\",{val},\"{bound}\",,,\"{logic}\",\n"));
+            }
+            let _ = import_redcap(text.as_bytes(), "fuzz.csv");
+        }
+    }
+}
