@@ -333,21 +333,11 @@ impl Patient {
             p.median_death_female
         });
 
-        // Enrolment date, administrative end of follow-up and age at enrolment (survivors only).
-        let cutoff = f64::from(CUTOFF_DAYS) / DAYS_PER_YEAR;
-        let enrolled = uniform(site.opened, cutoff - 0.25, rng);
-        let enrolment_days = (enrolled * DAYS_PER_YEAR).round() as i32;
-        let administrative = f64::from(CUTOFF_DAYS - enrolment_days) / DAYS_PER_YEAR;
-        let mut enrol_age = enrolment_age(site, rng);
-        for _ in 0..100 {
-            if rng.random::<f64>() < gompertz.survival(enrol_age) {
-                break;
-            }
-            enrol_age = enrolment_age(site, rng);
-        }
-        let a0 = enrol_age;
-        let lost = a0 + exp1(rng) / site.loss_rate;
-        let horizon = (a0 + administrative).min(lost);
+        let Enrolment {
+            days: enrolment_days,
+            age: a0,
+            horizon,
+        } = Enrolment::draw(site, &gompertz, rng);
 
         // Latent traits and untreated laboratory values.
         let haemolysis = normal(rng);
@@ -600,6 +590,42 @@ impl Patient {
             opt_years(self.hsct_age),
             Value::Bool(self.died),
         ]
+    }
+}
+
+/// When and at what age a patient enters the registry, and how long they could be followed.
+struct Enrolment {
+    /// Enrolment date, days since 1970-01-01.
+    days: i32,
+    /// Age at enrolment, years.
+    age: f64,
+    /// Age at which follow-up ends if the patient is alive: the data cut-off or loss to
+    /// follow-up, whichever comes first.
+    horizon: f64,
+}
+
+impl Enrolment {
+    /// Enrolment date uniform from the site's opening to three months before the cut-off; age
+    /// at enrolment from the site's age mix, kept with the probability of surviving to it (only
+    /// survivors enrol).
+    fn draw(site: &SiteProfile, gompertz: &Gompertz, rng: &mut impl Rng) -> Enrolment {
+        let cutoff = f64::from(CUTOFF_DAYS) / DAYS_PER_YEAR;
+        let enrolled = uniform(site.opened, cutoff - 0.25, rng);
+        let days = (enrolled * DAYS_PER_YEAR).round() as i32;
+        let administrative = f64::from(CUTOFF_DAYS - days) / DAYS_PER_YEAR;
+        let mut age = enrolment_age(site, rng);
+        for _ in 0..100 {
+            if rng.random::<f64>() < gompertz.survival(age) {
+                break;
+            }
+            age = enrolment_age(site, rng);
+        }
+        let lost = age + exp1(rng) / site.loss_rate;
+        Enrolment {
+            days,
+            age,
+            horizon: (age + administrative).min(lost),
+        }
     }
 }
 
