@@ -1,0 +1,1 @@
+//! `anon`: anonymisation of real extracts (being written).
