@@ -2,6 +2,7 @@
 //! utility, privacy risk and clinical agreement, as pure functions over tables returning typed
 //! results, plus the report model (JSON with stable keys, self-contained HTML).
 
+pub mod align;
 pub mod fidelity;
 pub mod privacy;
 pub mod survival;
