@@ -207,7 +207,12 @@ impl Importer<'_> {
             None => return Ok(()),
         };
         let mut remarks = mapped.remarks;
-        let mut missing = if required { Missing::Forbidden } else { Missing::Allowed };
+        // The record ID (first field) is in every exported row, required or not.
+        let mut missing = if required || is_first {
+            Missing::Forbidden
+        } else {
+            Missing::Allowed
+        };
         if !branching.is_empty() {
             if required {
                 remarks.push("required only when shown: missing allowed because of the branching logic".into());

@@ -102,6 +102,12 @@ fn identifiers_and_record_id() {
         assert_eq!(kind(&imp, v), &Kind::Identifier, "{v}");
     }
     assert!(reasons(&imp, "record_id")[0].contains("record ID"));
+    assert_eq!(
+        missing(&imp, "record_id"),
+        Missing::Forbidden,
+        "every exported row has a record ID"
+    );
+    assert_eq!(missing(&imp, "mrn"), Missing::Allowed, "not required");
     // `mrn` is a plain text field flagged `Identifier? = y`.
     assert!(reasons(&imp, "mrn")[0].contains("marked as an identifier"));
 }
