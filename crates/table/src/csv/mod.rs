@@ -7,10 +7,12 @@
 
 mod decode;
 mod options;
+mod records;
 pub(crate) mod scan;
 mod write;
 
 pub use options::{CsvOptions, DecimalSeparator, InvalidCsvOptions, TextEncoding};
+pub use records::{Records, read_records};
 pub use write::write_table;
 
 use crate::error::{Error, Result};
