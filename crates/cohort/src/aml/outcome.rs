@@ -93,11 +93,11 @@ pub(crate) const MIN_FOLLOW_UP: f64 = 180.0;
 
 /// Base log-odds of CR after intensive induction by ELN 2022 (favourable, intermediate,
 /// adverse), at age 56, ECOG < 2, de novo.
-const CR_LOGIT: [f64; 3] = [1.5, 0.9, 0.35];
+const CR_LOGIT: [f64; 3] = [1.35, 0.9, 0.35];
 /// Log-odds of cure (no relapse) once in CR1 without HSCT, by ELN 2022, at age 56.
-const CURE_LOGIT: [f64; 3] = [0.75, -1.2, -1.9];
+const CURE_LOGIT: [f64; 3] = [0.65, -1.15, -1.8];
 /// Weibull scale (days) of time from CR to relapse, by ELN 2022; shape [`RELAPSE_SHAPE`].
-const RELAPSE_SCALE: [f64; 3] = [800.0, 600.0, 450.0];
+const RELAPSE_SCALE: [f64; 3] = [960.0, 720.0, 540.0];
 const RELAPSE_SHAPE: f64 = 1.5;
 /// Log-odds of HSCT in CR1, by ELN 2022, at age 56 with intensive induction.
 const HSCT_CR1_LOGIT: [f64; 3] = [-2.2, 0.3, 0.7];
@@ -163,7 +163,7 @@ pub(crate) fn simulate_course(rng: &mut impl Rng, p: &Patient, care: &Care) -> O
                 EfsEvent::Refractory
             };
             efs = (assessed, event);
-            let die = assessed + weibull(rng, 250.0 * (-0.2 * a).exp() * if p.tp53 { 0.6 } else { 1.0 }, 1.1);
+            let die = assessed + weibull(rng, 250.0 * (-0.1 * a).exp() * if p.tp53 { 0.6 } else { 1.0 }, 1.1);
             let salvage_logit =
                 -0.4 - 0.6 * a + care.hsct - if intensive { 0.0 } else { 1.5 } - if p.tp53 { 1.0 } else { 0.0 };
             death = salvage(rng, assessed, die, salvage_logit, 0.28, &background, &mut hsct, weibull);
@@ -172,7 +172,7 @@ pub(crate) fn simulate_course(rng: &mut impl Rng, p: &Patient, care: &Care) -> O
             let cr = 21.0 + gamma(rng, 2.0, 9.0).min(99.0);
             time_to_cr = Some(cr);
             let tp53 = if p.tp53 { 1.0 } else { 0.0 };
-            let cure_logit = CURE_LOGIT[risk] - 0.2 * a - 2.5 * tp53 - if intensive { 0.0 } else { 1.0 };
+            let cure_logit = CURE_LOGIT[risk] - 0.1 * a - 2.5 * tp53 - if intensive { 0.0 } else { 1.0 };
             let relapse_scale = RELAPSE_SCALE[risk] * if p.tp53 { 0.5 } else { 1.0 };
             let relapse_after = |rng: &mut _, start: f64, cure_logit: f64| -> f64 {
                 if bernoulli(rng, logistic(cure_logit)) {
@@ -203,7 +203,7 @@ pub(crate) fn simulate_course(rng: &mut impl Rng, p: &Patient, care: &Care) -> O
             } else {
                 efs = (relapse, EfsEvent::Relapse);
                 // Death after relapse, or earlier from the competing background mortality.
-                let die = (relapse + weibull(rng, 220.0 * (-0.2 * a).exp() * if p.tp53 { 0.6 } else { 1.0 }, 1.1))
+                let die = (relapse + weibull(rng, 150.0 * (-0.1 * a).exp() * if p.tp53 { 0.6 } else { 1.0 }, 1.1))
                     .min(death_in_cr);
                 let salvage_logit = if hsct.is_some() {
                     f64::NEG_INFINITY
