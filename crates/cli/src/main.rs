@@ -1,1 +1,64 @@
-fn main() {}
+//! `synthema`: the command-line tool. Argument parsing, file paths, exit codes, progress and
+//! human output live here; every algorithm lives in a library crate.
+
+mod demo;
+mod dialect;
+mod files;
+mod modelfile;
+mod schema;
+mod simulate;
+mod synth;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+/// Federated, privacy-preserving synthetic health data.
+#[derive(Debug, Parser)]
+#[command(name = "synthema", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the whole pipeline on this machine with embedded defaults.
+    Demo(demo::DemoArgs),
+    /// Simulate a multi-site AML or SCD cohort with its data dictionary.
+    Simulate(simulate::SimulateArgs),
+    /// Fit a synthesizer to a data file and write synthetic rows (differentially private
+    /// unless the method is the copula baseline).
+    Synth(synth::SynthArgs),
+    /// Draw more rows from a saved model, at no privacy cost.
+    Sample(synth::SampleArgs),
+    /// Data dictionaries: check data against one, import one from REDCap, draft one from data.
+    #[command(subcommand)]
+    Schema(schema::SchemaCommand),
+}
+
+/// What a command reports to `main`, which turns it into an exit code.
+pub enum Outcome {
+    /// Everything went well (exit 0).
+    Success,
+    /// The input was read but breaks its dictionary (exit 1); problems were printed.
+    Invalid,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Demo(a) => demo::run(a),
+        Command::Simulate(a) => simulate::run(a),
+        Command::Schema(c) => schema::run(c),
+        Command::Synth(a) => synth::run_synth(a),
+        Command::Sample(a) => synth::run_sample(a),
+    };
+    match result {
+        Ok(Outcome::Success) => ExitCode::SUCCESS,
+        Ok(Outcome::Invalid) => ExitCode::from(1),
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,0 +1,109 @@
+//! The `synthema` binary end to end, in a temporary directory (whole-output tests).
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn synthema(args: &[&str], dir: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_synthema")).args(args).current_dir(dir).output().expect("the binary runs")
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+#[test]
+fn simulate_then_check_succeeds() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = synthema(&["simulate", "aml", "--patients", "600", "--sites", "3", "--seed", "1", "--out", "d"], dir.path());
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    for f in ["site-1.csv", "site-2.csv", "site-3.csv", "dictionary.toml"] {
+        assert!(dir.path().join("d").join(f).exists(), "{f} missing");
+    }
+    assert!(!dir.path().join("d/site-4.csv").exists());
+    let out = synthema(&["schema", "check", "d/site-1.csv", "--schema", "d/dictionary.toml"], dir.path());
+    assert_eq!(out.status.code(), Some(0), "{}{}", text(&out.stdout), text(&out.stderr));
+    assert!(text(&out.stdout).contains("no problems"));
+}
+
+#[test]
+fn same_seed_same_files() {
+    let dir = tempfile::tempdir().unwrap();
+    for (seed, d) in [("7", "a"), ("7", "b"), ("8", "c")] {
+        let out = synthema(&["simulate", "scd", "--patients", "300", "--sites", "2", "--seed", seed, "--out", d], dir.path());
+        assert!(out.status.success(), "{}", text(&out.stderr));
+    }
+    let read = |d: &str| std::fs::read(dir.path().join(d).join("site-1.csv")).unwrap();
+    assert_eq!(read("a"), read("b"));
+    assert_ne!(read("a"), read("c"));
+}
+
+#[test]
+fn check_lists_every_injected_error_with_line_and_column() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = synthema(&["simulate", "aml", "--patients", "200", "--sites", "1", "--seed", "3", "--out", "d"], dir.path());
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let path = dir.path().join("d/site-1.csv");
+    let csv = std::fs::read_to_string(&path).unwrap();
+    let mut lines: Vec<String> = csv.lines().map(String::from).collect();
+    let header: Vec<&str> = lines[0].split(',').collect();
+    let col = |name: &str| header.iter().position(|h| *h == name).unwrap();
+    let (age, sex) = (col("AGE"), col("SEX"));
+    // Line 3 (data row 2): age out of bounds. Line 6: sex not a level/token. Line 9: ragged row.
+    let mut set = |line: usize, c: usize, v: &str| {
+        let mut f: Vec<String> = lines[line - 1].split(',').map(String::from).collect();
+        f[c] = v.to_string();
+        lines[line - 1] = f.join(",");
+    };
+    set(3, age, "250");
+    set(6, sex, "X");
+    lines[8] = lines[8].rsplit_once(',').unwrap().0.to_string();
+    std::fs::write(&path, lines.join("\n") + "\n").unwrap();
+
+    let out = synthema(&["schema", "check", "d/site-1.csv", "--schema", "d/dictionary.toml"], dir.path());
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}{}", text(&out.stderr));
+    assert!(stdout.contains(&format!("d/site-1.csv:3:{}: column \"AGE\": value \"250\"", age + 1)), "{stdout}");
+    assert!(stdout.contains(&format!("d/site-1.csv:6:{}: column \"SEX\": value \"X\"", sex + 1)), "{stdout}");
+    assert!(stdout.contains("d/site-1.csv:9"), "{stdout}");
+    assert!(stdout.contains("3 problems"), "{stdout}");
+}
+
+#[test]
+fn bad_usage_and_missing_files_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = synthema(&["schema", "check", "nope.csv", "--schema", "nope.toml"], dir.path());
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("nope.toml"), "{}", text(&out.stderr));
+    let out = synthema(&["simulate", "aml", "--patients", "2", "--sites", "3", "--out", "d"], dir.path());
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("at least one patient per site"), "{}", text(&out.stderr));
+    let out = synthema(&["simulate", "flu", "--out", "d"], dir.path());
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn infer_warns_that_its_draft_is_disclosive() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("x.csv"), "id;age;eln\np1;61,5;adverse\np2;40;favorable\np3;;adverse\n").unwrap();
+    let out = synthema(
+        &["schema", "infer", "x.csv", "--delimiter", ";", "--decimal", "comma", "--out", "draft.toml"],
+        dir.path(),
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("disclosive"));
+    let draft = std::fs::read_to_string(dir.path().join("draft.toml")).unwrap();
+    let d = table::Dictionary::from_toml(&draft, "draft.toml").unwrap();
+    assert_eq!(d.columns.len(), 3);
+    assert_eq!(d.column("age").unwrap().kind.name(), "real");
+}
+
+#[test]
+fn demo_runs_and_validates() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = synthema(&["demo", "--patients", "500", "--out", "demo"], dir.path());
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", text(&out.stderr));
+    assert!(stdout.contains("site-5.csv"), "{stdout}");
+    assert!(!stdout.contains("problems\n        "), "{stdout}");
+    assert!(dir.path().join("demo/sites/dictionary.toml").exists());
+}
