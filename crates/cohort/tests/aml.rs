@@ -511,3 +511,23 @@ fn rules_catch_broken_rows() {
     let names = broken_by(&nk);
     assert!(names.iter().any(|n| n == "complex_not_normal"), "{names:?}");
 }
+
+/// The dictionary survives writing and re-reading (as `synthema schema` does), and its re-read
+/// rules judge simulated rows as the originals do.
+#[test]
+fn dictionary_round_trips() {
+    let d = cohort::dictionary(Disease::Aml);
+    let text = d.to_toml();
+    let again = table::Dictionary::from_toml(&text, "aml-roundtrip.toml").expect("the written dictionary re-reads");
+    assert_eq!(again.columns, d.columns);
+    assert_eq!(again.time_to_event, d.time_to_event);
+    assert_eq!(again.rules.len(), d.rules.len());
+    let tables = cohort(300, 1, 0.0, 61);
+    for i in 0..tables[0].n_rows() {
+        let row = tables[0].row(i);
+        for (a, b) in d.rules.iter().zip(&again.rules) {
+            assert_eq!(a.name, b.name);
+            assert_eq!(a.eval(&row), b.eval(&row), "rule {}", a.name);
+        }
+    }
+}
