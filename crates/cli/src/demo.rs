@@ -46,12 +46,23 @@ const SUMMARY: &[&str] = &[
 
 pub fn run(a: DemoArgs) -> Result<Outcome> {
     let start = Instant::now();
-    let config = Config { patients: a.patients, sites: a.sites, heterogeneity: 0.5, seed: a.seed };
+    let config = Config {
+        patients: a.patients,
+        sites: a.sites,
+        heterogeneity: 0.5,
+        seed: a.seed,
+    };
     let data_dir = a.out.join("sites");
-    println!("[1/3] simulating {} AML patients at {} sites (seed {})", a.patients, a.sites, a.seed);
+    println!(
+        "[1/3] simulating {} AML patients at {} sites (seed {})",
+        a.patients, a.sites, a.seed
+    );
     let cohort = write_cohort(Disease::Aml, &config, &data_dir)?;
 
-    println!("[2/3] validating every site file against {}/dictionary.toml", data_dir.display());
+    println!(
+        "[2/3] validating every site file against {}/dictionary.toml",
+        data_dir.display()
+    );
     let dict = files::read_dictionary(&data_dir.join("dictionary.toml"))?;
     let mut all_ok = true;
     for k in 1..=cohort.sites.len() {

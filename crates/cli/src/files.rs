@@ -27,9 +27,15 @@ pub fn is_parquet(path: &Path) -> bool {
 /// Writes a file atomically: the content goes to a temporary file in the same directory, which
 /// replaces `path` only once it is complete, so an interrupted run never leaves a truncated file.
 pub fn write_atomically(path: &Path, write: impl FnOnce(&mut BufWriter<File>) -> Result<()>) -> Result<()> {
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create directory {}", dir.display()))?;
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let tmp: PathBuf = dir.join(format!(".{name}.partial-{}", std::process::id()));
     let result = (|| {
         let file = File::create(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?;
@@ -61,4 +67,22 @@ pub fn write_table(path: &Path, t: &table::Table, opts: &CsvOptions) -> Result<(
         return write_atomically(path, |w| Ok(table::parquet::write_parquet(w, t)?));
     }
     write_atomically(path, |w| Ok(table::csv::write_table(w, t, opts)?))
+}
+
+/// The dictionary written beside a synthetic output `OUT.csv`: `OUT.dictionary.toml`.
+pub fn sidecar_dictionary(out: &Path) -> PathBuf {
+    let stem = out
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "synthetic".into());
+    out.with_file_name(format!("{stem}.dictionary.toml"))
+}
+
+/// Writes `table` to `out` and its dictionary beside it (see [`sidecar_dictionary`]); returns
+/// the dictionary's path.
+pub fn write_synthetic(out: &Path, t: &table::Table, opts: &CsvOptions) -> Result<PathBuf> {
+    write_table(out, t, opts)?;
+    let path = sidecar_dictionary(out);
+    write_atomically(&path, |w| Ok(w.write_all(t.dictionary().to_toml().as_bytes())?))?;
+    Ok(path)
 }

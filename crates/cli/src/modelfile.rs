@@ -55,26 +55,42 @@ pub fn to_json(model: &FittedModel, method: &str, encode: &EncodeOptions) -> Res
             .model
             .potentials()
             .factors()
-            .map(|f| FactorFile { attrs: f.clique().attrs().to_vec(), log_values: f.log_values().to_vec() })
+            .map(|f| FactorFile {
+                attrs: f.clique().attrs().to_vec(),
+                log_values: f.log_values().to_vec(),
+            })
             .collect(),
     };
     Ok(serde_json::to_string(&file)?)
 }
 
 pub fn from_json(text: &str, source: &str) -> Result<(FittedModel, String)> {
-    let file: ModelFile = serde_json::from_str(text).with_context(|| format!("{source} is not a synthema model file"))?;
+    let file: ModelFile =
+        serde_json::from_str(text).with_context(|| format!("{source} is not a synthema model file"))?;
     if file.kind != KIND {
         bail!("{source}: kind {:?} is not {KIND:?}", file.kind);
     }
     if file.format_version != FORMAT_VERSION {
-        bail!("{source}: model format version {} is not supported (this build reads {FORMAT_VERSION})", file.format_version);
+        bail!(
+            "{source}: model format version {} is not supported (this build reads {FORMAT_VERSION})",
+            file.format_version
+        );
     }
-    let dictionary = Arc::new(Dictionary::from_toml(&file.dictionary, &format!("{source} (embedded dictionary)"))?);
-    let encode =
-        EncodeOptions { default_bins: file.default_bins, max_exact_integer_levels: file.max_exact_integer_levels };
+    let dictionary = Arc::new(Dictionary::from_toml(
+        &file.dictionary,
+        &format!("{source} (embedded dictionary)"),
+    )?);
+    let encode = EncodeOptions {
+        default_bins: file.default_bins,
+        max_exact_integer_levels: file.max_exact_integer_levels,
+    };
     let domain = Domain::from_dictionary(&dictionary, &encode)?;
     if file.compression.len() != domain.len() || file.sizes.len() != domain.len() {
-        bail!("{source}: the model has {} attributes, its dictionary {}", file.sizes.len(), domain.len());
+        bail!(
+            "{source}: the model has {} attributes, its dictionary {}",
+            file.sizes.len(),
+            domain.len()
+        );
     }
     let pgm_domain = pgm::Domain::new(file.sizes)?;
     let mut potentials = CliqueVector::new();
@@ -82,6 +98,13 @@ pub fn from_json(text: &str, source: &str) -> Result<(FittedModel, String)> {
         potentials.insert(Factor::new(&pgm_domain, Clique::new(f.attrs), f.log_values)?);
     }
     let model = GraphicalModel::new(pgm_domain, &potentials, file.total)?;
-    let fitted = FittedModel { dictionary, domain, compression: Compression { groups: file.compression }, model };
+    let fitted = FittedModel {
+        dictionary,
+        domain,
+        compression: Compression {
+            groups: file.compression,
+        },
+        model,
+    };
     Ok((fitted, file.method))
 }

@@ -95,13 +95,22 @@ fn check(a: CheckArgs) -> Result<Outcome> {
     }
     let total = report.problems.len() as u64 + report.not_listed;
     if report.not_listed > 0 {
-        writeln!(out, "… and {} more problems not listed (raise --limit to see them)", report.not_listed)?;
+        writeln!(
+            out,
+            "… and {} more problems not listed (raise --limit to see them)",
+            report.not_listed
+        )?;
     }
     if total == 0 {
         writeln!(out, "{name}: {} rows, no problems", report.rows)?;
         Ok(Outcome::Success)
     } else {
-        writeln!(out, "{name}: {} rows read, {total} problem{}", report.rows, if total == 1 { "" } else { "s" })?;
+        writeln!(
+            out,
+            "{name}: {} rows read, {total} problem{}",
+            report.rows,
+            if total == 1 { "" } else { "s" }
+        )?;
         Ok(Outcome::Invalid)
     }
 }
@@ -136,9 +145,12 @@ fn infer(a: InferArgs) -> Result<Outcome> {
     let name = a.data.display().to_string();
     let dict_name = a.name.clone().unwrap_or_else(|| stem(&a.data));
     let opts = a.dialect.options()?;
-    let (header, records) = table::csv::read_records(files::open(&a.data)?, &name, &opts)
-        .with_context(|| format!("cannot read {name}"))?;
-    let infer_opts = table::infer::InferOptions { max_levels: a.max_levels, decimal: opts.decimal };
+    let (header, records) =
+        table::csv::read_records(files::open(&a.data)?, &name, &opts).with_context(|| format!("cannot read {name}"))?;
+    let infer_opts = table::infer::InferOptions {
+        max_levels: a.max_levels,
+        decimal: opts.decimal,
+    };
     let inferred = table::infer::infer(&header, records, &dict_name, &infer_opts)?;
     eprintln!(
         "WARNING: this draft's bounds and levels were read from {name}. Read from private data they are \
@@ -153,5 +165,7 @@ fn infer(a: InferArgs) -> Result<Outcome> {
 }
 
 fn stem(p: &Path) -> String {
-    p.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "dictionary".into())
+    p.file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "dictionary".into())
 }

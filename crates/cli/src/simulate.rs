@@ -68,7 +68,12 @@ pub fn write_cohort(disease: Disease, config: &Config, out: &Path) -> Result<coh
 }
 
 pub fn run(a: SimulateArgs) -> Result<Outcome> {
-    let config = Config { patients: a.patients, sites: a.sites, heterogeneity: a.heterogeneity, seed: a.seed };
+    let config = Config {
+        patients: a.patients,
+        sites: a.sites,
+        heterogeneity: a.heterogeneity,
+        seed: a.seed,
+    };
     let cohort = write_cohort(a.disease.into(), &config, &a.out)?;
     let sizes: Vec<String> = cohort.sites.iter().map(|t| t.n_rows().to_string()).collect();
     println!(
@@ -78,6 +83,11 @@ pub fn run(a: SimulateArgs) -> Result<Outcome> {
         sizes.join(", "),
         cohort.dictionary.columns.len()
     );
-    println!("wrote {}/site-1.csv … site-{}.csv and {}/dictionary.toml", a.out.display(), a.sites, a.out.display());
+    println!(
+        "wrote {}/site-1.csv … site-{}.csv and {}/dictionary.toml",
+        a.out.display(),
+        a.sites,
+        a.out.display()
+    );
     Ok(Outcome::Success)
 }

@@ -36,10 +36,10 @@ pub struct SynthArgs {
     #[arg(long, value_enum)]
     pub method: MethodArg,
     /// ε of the (ε, δ)-DP guarantee of the whole synthesis.
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub epsilon: Option<f64>,
     /// δ of the (ε, δ)-DP guarantee, in (0, 1); use far less than 1/rows.
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub delta: Option<f64>,
     /// Number of synthetic rows.
     #[arg(long)]
@@ -111,20 +111,28 @@ pub fn run_synth(a: SynthArgs) -> Result<Outcome> {
         MethodArg::Copula => Method::Copula,
     };
     let budget = match (a.epsilon, a.delta, method) {
+        (None, None, Method::Copula) => None,
+        (_, _, Method::Copula) => {
+            bail!("the Gaussian copula is not differentially private: it takes no --epsilon/--delta")
+        }
         (Some(e), Some(d), _) => Some((
             dp::Epsilon::new(e).with_context(|| format!("--epsilon {e}"))?,
             dp::Delta::new(d).with_context(|| format!("--delta {d}"))?,
         )),
-        (None, None, Method::Copula) => None,
-        (_, _, Method::Copula) => bail!("the Gaussian copula is not differentially private: it takes no --epsilon/--delta"),
-        _ => bail!("{} is differentially private: give both --epsilon and --delta", method_name(method)),
+        _ => bail!(
+            "{} is differentially private: give both --epsilon and --delta",
+            method_name(method)
+        ),
     };
     if a.save_model.is_some() && method == Method::Copula {
         bail!("--save-model is for the DP methods; the copula baseline keeps real values and is not saved");
     }
     let dict = files::read_dictionary(&a.schema)?;
     let data = files::read_table(&a.input, dict, &a.dialect.options()?)?;
-    let encode = EncodeOptions { default_bins: a.default_bins, ..EncodeOptions::default() };
+    let encode = EncodeOptions {
+        default_bins: a.default_bins,
+        ..EncodeOptions::default()
+    };
     let request = Request {
         method,
         budget,
@@ -140,12 +148,16 @@ pub fn run_synth(a: SynthArgs) -> Result<Outcome> {
     let result = synth::synthesize(&data, &request, &mut rng, &mut |m: &str| bar.set_message(m.to_string()));
     bar.finish_and_clear();
     let s = result?;
-    files::write_table(&a.out, &s.output, &a.dialect.options()?)?;
+    let dict_path = files::write_synthetic(&a.out, &s.output, &a.dialect.options()?)?;
     if let (Some(path), Some(model)) = (&a.save_model, &s.model) {
         let json = modelfile::to_json(model, method_name(method), &encode)?;
         files::write_atomically(path, |w| Ok(w.write_all(json.as_bytes())?))?;
     }
     print_summary(&a, method, &s, start.elapsed());
+    println!(
+        "dictionary    {} (the synthetic columns: identifiers and free text are never synthesised)",
+        dict_path.display()
+    );
     Ok(Outcome::Success)
 }
 
@@ -163,12 +175,23 @@ fn print_summary(a: &SynthArgs, method: Method, s: &synth::Synthesis, took: Dura
     match (&s.rho, a.epsilon, a.delta) {
         (Some(rho), Some(e), Some(d)) => {
             let spent: f64 = s.ledger.iter().map(|c| c.rho.get()).sum();
-            println!("guarantee     ({e}, {d})-DP = ρ {:.6}-zCDP; spent ρ {spent:.6}", rho.get());
+            println!(
+                "guarantee     ({e}, {d})-DP = ρ {:.6}-zCDP; spent ρ {spent:.6}",
+                rho.get()
+            );
             for (label, key) in [("one-way", "one-way"), ("selection", "select"), ("selection", "edge")] {
-                let charges: Vec<f64> =
-                    s.ledger.iter().filter(|c| c.what.contains(key)).map(|c| c.rho.get()).collect();
+                let charges: Vec<f64> = s
+                    .ledger
+                    .iter()
+                    .filter(|c| c.what.contains(key))
+                    .map(|c| c.rho.get())
+                    .collect();
                 if !charges.is_empty() {
-                    println!("  {label:<11} {:>4} charges, ρ {:.6}", charges.len(), charges.iter().sum::<f64>());
+                    println!(
+                        "  {label:<11} {:>4} charges, ρ {:.6}",
+                        charges.len(),
+                        charges.iter().sum::<f64>()
+                    );
                 }
             }
             let other: Vec<f64> = s
@@ -178,10 +201,17 @@ fn print_summary(a: &SynthArgs, method: Method, s: &synth::Synthesis, took: Dura
                 .map(|c| c.rho.get())
                 .collect();
             if !other.is_empty() {
-                println!("  {:<11} {:>4} charges, ρ {:.6}", "measurement", other.len(), other.iter().sum::<f64>());
+                println!(
+                    "  {:<11} {:>4} charges, ρ {:.6}",
+                    "measurement",
+                    other.len(),
+                    other.iter().sum::<f64>()
+                );
             }
         }
-        _ => println!("guarantee     NONE: the Gaussian copula is not differentially private; do not release its output"),
+        _ => {
+            println!("guarantee     NONE: the Gaussian copula is not differentially private; do not release its output")
+        }
     }
     if !s.selected.is_empty() {
         println!("selected      {} marginals:", s.selected.len());
@@ -190,7 +220,11 @@ fn print_summary(a: &SynthArgs, method: Method, s: &synth::Synthesis, took: Dura
         }
     }
     if s.model_cells > 0 {
-        println!("model size    {} cells ({:.2} MB)", s.model_cells, s.model_cells as f64 * 8.0 / 1048576.0);
+        println!(
+            "model size    {} cells ({:.2} MB)",
+            s.model_cells,
+            s.model_cells as f64 * 8.0 / 1048576.0
+        );
     }
     println!(
         "rules         {} of {} drawn records rejected ({:.2}%)",
@@ -210,7 +244,7 @@ pub fn run_sample(a: SampleArgs) -> Result<Outcome> {
     let (model, method) = modelfile::from_json(&text, &a.model.display().to_string())?;
     let mut rng = rng(a.seed);
     let (table, report) = model.sample(a.rows, &mut rng)?;
-    files::write_table(&a.out, &table, &table::csv::CsvOptions::default())?;
+    files::write_synthetic(&a.out, &table, &table::csv::CsvOptions::default())?;
     println!(
         "sampled {} rows from a {method} model (no privacy cost); {} records rejected by the rules; wrote {}",
         table.n_rows(),

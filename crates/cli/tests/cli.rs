@@ -4,7 +4,11 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 fn synthema(args: &[&str], dir: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_synthema")).args(args).current_dir(dir).output().expect("the binary runs")
+    Command::new(env!("CARGO_BIN_EXE_synthema"))
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("the binary runs")
 }
 
 fn text(b: &[u8]) -> String {
@@ -14,13 +18,30 @@ fn text(b: &[u8]) -> String {
 #[test]
 fn simulate_then_check_succeeds() {
     let dir = tempfile::tempdir().unwrap();
-    let out = synthema(&["simulate", "aml", "--patients", "600", "--sites", "3", "--seed", "1", "--out", "d"], dir.path());
+    let out = synthema(
+        &[
+            "simulate",
+            "aml",
+            "--patients",
+            "600",
+            "--sites",
+            "3",
+            "--seed",
+            "1",
+            "--out",
+            "d",
+        ],
+        dir.path(),
+    );
     assert!(out.status.success(), "{}", text(&out.stderr));
     for f in ["site-1.csv", "site-2.csv", "site-3.csv", "dictionary.toml"] {
         assert!(dir.path().join("d").join(f).exists(), "{f} missing");
     }
     assert!(!dir.path().join("d/site-4.csv").exists());
-    let out = synthema(&["schema", "check", "d/site-1.csv", "--schema", "d/dictionary.toml"], dir.path());
+    let out = synthema(
+        &["schema", "check", "d/site-1.csv", "--schema", "d/dictionary.toml"],
+        dir.path(),
+    );
     assert_eq!(out.status.code(), Some(0), "{}{}", text(&out.stdout), text(&out.stderr));
     assert!(text(&out.stdout).contains("no problems"));
 }
@@ -29,7 +50,21 @@ fn simulate_then_check_succeeds() {
 fn same_seed_same_files() {
     let dir = tempfile::tempdir().unwrap();
     for (seed, d) in [("7", "a"), ("7", "b"), ("8", "c")] {
-        let out = synthema(&["simulate", "scd", "--patients", "300", "--sites", "2", "--seed", seed, "--out", d], dir.path());
+        let out = synthema(
+            &[
+                "simulate",
+                "scd",
+                "--patients",
+                "300",
+                "--sites",
+                "2",
+                "--seed",
+                seed,
+                "--out",
+                d,
+            ],
+            dir.path(),
+        );
         assert!(out.status.success(), "{}", text(&out.stderr));
     }
     let read = |d: &str| std::fs::read(dir.path().join(d).join("site-1.csv")).unwrap();
@@ -40,7 +75,21 @@ fn same_seed_same_files() {
 #[test]
 fn check_lists_every_injected_error_with_line_and_column() {
     let dir = tempfile::tempdir().unwrap();
-    let out = synthema(&["simulate", "aml", "--patients", "200", "--sites", "1", "--seed", "3", "--out", "d"], dir.path());
+    let out = synthema(
+        &[
+            "simulate",
+            "aml",
+            "--patients",
+            "200",
+            "--sites",
+            "1",
+            "--seed",
+            "3",
+            "--out",
+            "d",
+        ],
+        dir.path(),
+    );
     assert!(out.status.success(), "{}", text(&out.stderr));
     let path = dir.path().join("d/site-1.csv");
     let csv = std::fs::read_to_string(&path).unwrap();
@@ -59,11 +108,20 @@ fn check_lists_every_injected_error_with_line_and_column() {
     lines[8] = lines[8].rsplit_once(',').unwrap().0.to_string();
     std::fs::write(&path, lines.join("\n") + "\n").unwrap();
 
-    let out = synthema(&["schema", "check", "d/site-1.csv", "--schema", "d/dictionary.toml"], dir.path());
+    let out = synthema(
+        &["schema", "check", "d/site-1.csv", "--schema", "d/dictionary.toml"],
+        dir.path(),
+    );
     let stdout = text(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{stdout}{}", text(&out.stderr));
-    assert!(stdout.contains(&format!("d/site-1.csv:3:{}: column \"AGE\": value \"250\"", age + 1)), "{stdout}");
-    assert!(stdout.contains(&format!("d/site-1.csv:6:{}: column \"SEX\": value \"X\"", sex + 1)), "{stdout}");
+    assert!(
+        stdout.contains(&format!("d/site-1.csv:3:{}: column \"AGE\": value \"250\"", age + 1)),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(&format!("d/site-1.csv:6:{}: column \"SEX\": value \"X\"", sex + 1)),
+        "{stdout}"
+    );
     assert!(stdout.contains("d/site-1.csv:9"), "{stdout}");
     assert!(stdout.contains("3 problems"), "{stdout}");
 }
@@ -74,9 +132,16 @@ fn bad_usage_and_missing_files_exit_2() {
     let out = synthema(&["schema", "check", "nope.csv", "--schema", "nope.toml"], dir.path());
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("nope.toml"), "{}", text(&out.stderr));
-    let out = synthema(&["simulate", "aml", "--patients", "2", "--sites", "3", "--out", "d"], dir.path());
+    let out = synthema(
+        &["simulate", "aml", "--patients", "2", "--sites", "3", "--out", "d"],
+        dir.path(),
+    );
     assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stderr).contains("at least one patient per site"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("at least one patient per site"),
+        "{}",
+        text(&out.stderr)
+    );
     let out = synthema(&["simulate", "flu", "--out", "d"], dir.path());
     assert_eq!(out.status.code(), Some(2));
 }
@@ -84,9 +149,23 @@ fn bad_usage_and_missing_files_exit_2() {
 #[test]
 fn infer_warns_that_its_draft_is_disclosive() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("x.csv"), "id;age;eln\np1;61,5;adverse\np2;40;favorable\np3;;adverse\n").unwrap();
+    std::fs::write(
+        dir.path().join("x.csv"),
+        "id;age;eln\np1;61,5;adverse\np2;40;favorable\np3;;adverse\n",
+    )
+    .unwrap();
     let out = synthema(
-        &["schema", "infer", "x.csv", "--delimiter", ";", "--decimal", "comma", "--out", "draft.toml"],
+        &[
+            "schema",
+            "infer",
+            "x.csv",
+            "--delimiter",
+            ";",
+            "--decimal",
+            "comma",
+            "--out",
+            "draft.toml",
+        ],
         dir.path(),
     );
     assert!(out.status.success(), "{}", text(&out.stderr));
@@ -106,4 +185,124 @@ fn demo_runs_and_validates() {
     assert!(stdout.contains("site-5.csv"), "{stdout}");
     assert!(!stdout.contains("problems\n        "), "{stdout}");
     assert!(dir.path().join("demo/sites/dictionary.toml").exists());
+}
+
+fn simulated(dir: &Path) {
+    let out = synthema(
+        &[
+            "simulate",
+            "aml",
+            "--patients",
+            "800",
+            "--sites",
+            "1",
+            "--seed",
+            "5",
+            "--out",
+            "d",
+        ],
+        dir,
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+}
+
+#[test]
+fn synth_check_and_sample_more() {
+    let dir = tempfile::tempdir().unwrap();
+    simulated(dir.path());
+    let args = [
+        "synth",
+        "--input",
+        "d/site-1.csv",
+        "--schema",
+        "d/dictionary.toml",
+        "--method",
+        "mst",
+        "--epsilon",
+        "1",
+        "--delta",
+        "1e-9",
+        "--rows",
+        "300",
+        "--out",
+        "s.csv",
+        "--save-model",
+        "m.json",
+        "--seed",
+        "3",
+    ];
+    let out = synthema(&args, dir.path());
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", text(&out.stderr));
+    assert!(stdout.contains("(1, 0.000000001)-DP"), "{stdout}");
+    assert!(stdout.contains("rules"), "{stdout}");
+    let out = synthema(
+        &["schema", "check", "s.csv", "--schema", "s.dictionary.toml"],
+        dir.path(),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+    let out = synthema(
+        &[
+            "sample", "--model", "m.json", "--rows", "200", "--out", "more.csv", "--seed", "4",
+        ],
+        dir.path(),
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = synthema(
+        &["schema", "check", "more.csv", "--schema", "more.dictionary.toml"],
+        dir.path(),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+    assert!(text(&out.stdout).contains("200 rows"));
+    // The same seed gives the same synthetic file.
+    let again: Vec<&str> = args.iter().map(|a| if *a == "s.csv" { "s2.csv" } else { a }).collect();
+    assert!(synthema(&again, dir.path()).status.success());
+    assert_eq!(
+        std::fs::read(dir.path().join("s.csv")).unwrap(),
+        std::fs::read(dir.path().join("s2.csv")).unwrap()
+    );
+}
+
+#[test]
+fn synth_refuses_bad_requests_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    simulated(dir.path());
+    let base = [
+        "synth",
+        "--input",
+        "d/site-1.csv",
+        "--schema",
+        "d/dictionary.toml",
+        "--rows",
+        "100",
+        "--out",
+        "x.csv",
+    ];
+    let cases: [(&[&str], &str); 6] = [
+        (&["--method", "mst", "--epsilon", "0", "--delta", "1e-9"], "--epsilon 0"),
+        (&["--method", "mst", "--epsilon", "1", "--delta", "1.5"], "--delta 1.5"),
+        (
+            &["--method", "aim", "--epsilon", "1"],
+            "give both --epsilon and --delta",
+        ),
+        (
+            &["--method", "copula", "--epsilon", "1", "--delta", "1e-9"],
+            "not differentially private",
+        ),
+        (
+            &["--method", "aim", "--epsilon", "1", "--delta", "1e-9", "--rounds", "3"],
+            "at least as many rounds",
+        ),
+        (
+            &["--method", "mst", "--epsilon", "-1", "--delta", "1e-9"],
+            "--epsilon -1",
+        ),
+    ];
+    for (extra, expected) in cases {
+        let args: Vec<&str> = base.iter().chain(extra.iter()).copied().collect();
+        let out = synthema(&args, dir.path());
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(text(&out.stderr).contains(expected), "{args:?}: {}", text(&out.stderr));
+        assert!(!dir.path().join("x.csv").exists(), "{args:?} wrote output");
+    }
 }

@@ -122,7 +122,14 @@ pub fn aim(oracle: &mut impl MeasurementOracle, options: &AimOptions) -> Result<
         candidates.entry(vec![a]).or_insert(1.0);
     }
     let rho = oracle.accountant().remaining();
-    let rounds = options.rounds.unwrap_or(16 * d).max(1);
+    let rounds = options.rounds.unwrap_or(16 * d);
+    if rounds < d {
+        // The one-way marginals cost d·0.9ρ/T: fewer rounds than attributes cannot pay for them.
+        return Err(Error::Input(format!(
+            "AIM needs at least as many rounds as modelled columns ({d}); {rounds} were asked (the default is 16 × {d} = {})",
+            16 * d
+        )));
+    }
     let mut sigma = (rounds as f64 / (2.0 * 0.9 * rho)).sqrt();
     let mut epsilon = (8.0 * 0.1 * rho / rounds as f64).sqrt();
     let slack = 1.0 - 1e-9;

@@ -110,7 +110,10 @@ pub fn sample_with_rules<G: Rng + ?Sized>(
         // Over-draw a little in proportion to the rejection rate seen so far.
         let batch = ((need as f64) * (1.0 + 2.0 * report.rejection_rate())).ceil() as usize + 16;
         let columns = draw(batch, rng)?;
-        #[allow(clippy::needless_range_loop, reason = "r indexes the inner vectors of the column-major batch")]
+        #[allow(
+            clippy::needless_range_loop,
+            reason = "r indexes the inner vectors of the column-major batch"
+        )]
         for r in 0..batch {
             if table.n_rows() == rows {
                 break;

@@ -105,9 +105,14 @@ fn independent_end_to_end() {
 fn adverse_given_tp53(t: &Table) -> f64 {
     let d = t.dictionary();
     let (tp53, eln) = (d.index_of("TP53").unwrap(), d.index_of("ELN 2022").unwrap());
-    let mutated: Vec<usize> = (0..t.n_rows()).filter(|&r| t.value(r, tp53) == table::Value::Bool(true)).collect();
+    let mutated: Vec<usize> = (0..t.n_rows())
+        .filter(|&r| t.value(r, tp53) == table::Value::Bool(true))
+        .collect();
     assert!(!mutated.is_empty());
-    let adverse = mutated.iter().filter(|&&r| t.value(r, eln) == table::Value::Text("adverse".into())).count();
+    let adverse = mutated
+        .iter()
+        .filter(|&&r| t.value(r, eln) == table::Value::Text("adverse".into()))
+        .count();
     adverse as f64 / mutated.len() as f64
 }
 
