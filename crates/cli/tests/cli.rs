@@ -185,6 +185,18 @@ fn demo_runs_and_validates() {
     assert!(stdout.contains("site-5.csv"), "{stdout}");
     assert!(!stdout.contains("problems\n        "), "{stdout}");
     assert!(dir.path().join("demo/sites/dictionary.toml").exists());
+    assert!(dir.path().join("demo/synthetic.csv").exists());
+    let out = synthema(
+        &[
+            "schema",
+            "check",
+            "demo/synthetic.csv",
+            "--schema",
+            "demo/synthetic.dictionary.toml",
+        ],
+        dir.path(),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
 }
 
 fn simulated(dir: &Path) {
