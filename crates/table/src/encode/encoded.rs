@@ -225,6 +225,16 @@ impl Domain {
         }
         Ok(())
     }
+
+    /// Decodes one code of attribute `attribute` (its position in the domain), with the same
+    /// rules as [`Domain::decode`].
+    pub fn decode_code(&self, attribute: usize, code: usize, rng: &mut (impl Rng + ?Sized)) -> Result<Value> {
+        let a = self.attributes.get(attribute).ok_or_else(|| Error::Domain {
+            column: format!("attribute {attribute}"),
+            message: format!("the domain has {} attributes", self.attributes.len()),
+        })?;
+        decode_value(a, code, rng)
+    }
 }
 
 fn decode_value(attribute: &Attribute, code: usize, rng: &mut (impl Rng + ?Sized)) -> Result<Value> {
