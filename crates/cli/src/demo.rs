@@ -10,8 +10,8 @@ use crate::{Outcome, files};
 use anyhow::Result;
 use clap::Args;
 use cohort::{Config, Disease};
-use std::path::PathBuf;
 use rand::SeedableRng;
+use std::path::PathBuf;
 use std::time::Instant;
 use table::csv::CsvOptions;
 
@@ -114,16 +114,21 @@ pub fn run(a: DemoArgs) -> Result<Outcome> {
     let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(a.seed);
     let bar = indicatif::ProgressBar::new_spinner();
     bar.enable_steady_tick(std::time::Duration::from_millis(120));
-    let s = synth::synthesize(&pooled, &request, &mut rng, &mut |m: &str| bar.set_message(m.to_string()))?;
+    let s = synth::synthesize(&pooled, &request, &mut rng, &mut |m: &str| {
+        bar.set_message(m.to_string())
+    })?;
     bar.finish_and_clear();
     let synthetic = a.out.join("synthetic.csv");
     let dict_path = files::write_synthetic(&synthetic, &s.output, &CsvOptions::default())?;
     let spent: f64 = s.ledger.iter().map(|c| c.rho.get()).sum();
     println!(
-        "      {} marginals selected, ρ {spent:.5} of {:.5} spent, {:.1}% of drawn records rejected by the rules",
+        "      {} marginals selected, ρ {spent:.5} of {:.5} spent; of {} records drawn, {} repaired and {} rejected \
+         to satisfy the rules",
         s.selected.len(),
         s.rho.map_or(0.0, |r| r.get()),
-        100.0 * s.report.rejection_rate()
+        s.report.records_drawn,
+        s.report.records_repaired,
+        s.report.records_rejected
     );
     println!("      wrote {} and {}", synthetic.display(), dict_path.display());
     println!(

@@ -227,9 +227,10 @@ fn print_summary(a: &SynthArgs, method: Method, s: &synth::Synthesis, took: Dura
         );
     }
     println!(
-        "rules         {} of {} drawn records rejected ({:.2}%)",
-        s.report.records_rejected,
+        "rules         {} of {} drawn records repaired, {} rejected ({:.2}%)",
+        s.report.records_repaired,
         s.report.records_drawn,
+        s.report.records_rejected,
         100.0 * s.report.rejection_rate()
     );
     println!("wrote         {} rows to {}", s.output.n_rows(), a.out.display());

@@ -9,6 +9,7 @@ pub mod model;
 pub mod mst;
 pub mod normal;
 pub mod oracle;
+pub mod repair;
 pub mod sample;
 pub mod synthesize;
 

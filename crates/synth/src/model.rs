@@ -2,6 +2,7 @@
 //! needed to sample typed rows from it. Sampling is post-processing: free of privacy cost.
 
 use crate::oracle::NoisyMarginal;
+use crate::repair::Conditionals;
 use crate::sample::{Compression, SampleReport, sample_with_rules};
 use crate::{Error, Result};
 use pgm::{Clique, CliqueVector, EstimationOptions, GraphicalModel, Measurement, SamplingMethod};
@@ -26,10 +27,12 @@ pub struct FittedModel {
 impl FittedModel {
     /// Draws `rows` synthetic rows, each satisfying every rule of the dictionary.
     pub fn sample(&self, rows: usize, rng: &mut (impl Rng + ?Sized)) -> Result<(Table, SampleReport)> {
+        let conditionals = Conditionals::new(self.model.potentials(), self.model.domain().sizes());
         sample_with_rules(
             &self.dictionary,
             &self.domain,
             &self.compression,
+            Some(&conditionals),
             rows,
             rng,
             |n, rng| Ok(self.model.sample(n, SamplingMethod::Independent, rng)?),

@@ -6,16 +6,22 @@
 //! holds. A decoded row that breaks a rule is re-decoded (new values inside the same bins) up
 //! to [`DECODE_TRIES`] times before its codes are rejected and a new record is drawn. This is
 //! rejection sampling, i.e. sampling from the model conditioned on the rules, which is exactly
-//! right when the real data satisfies them. The report counts rejections.
+//! right when the real data satisfies them. When the model's potentials are given, a record that
+//! still breaks a rule is repaired by constrained Gibbs sampling under the model
+//! ([`crate::repair`]) before it is rejected. The report counts repairs and rejections.
 
+use crate::repair::{Conditionals, Record, repair};
 use crate::{Error, Result};
 use rand::{Rng, RngExt};
 use std::sync::Arc;
 use table::encode::Domain;
 use table::{Dictionary, Table, Value};
 
-/// Re-decodings of one record's codes before the codes are rejected.
-pub const DECODE_TRIES: usize = 20;
+/// Re-decodings of one record's codes before it is repaired or rejected.
+pub const DECODE_TRIES: usize = 5;
+
+/// Sweeps of constrained Gibbs repair (see [`crate::repair`]) before a record is rejected.
+pub const REPAIR_SWEEPS: usize = 10;
 
 /// What sampling with rules did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -24,8 +30,10 @@ pub struct SampleReport {
     pub rows: usize,
     /// Records (code rows) drawn from the model.
     pub records_drawn: usize,
-    /// Records whose codes were rejected because no decoding satisfied every rule.
+    /// Records rejected: neither decoding nor repair made them satisfy every rule.
     pub records_rejected: usize,
+    /// Records that broke a rule as drawn and were repaired (see [`crate::repair`]).
+    pub records_repaired: usize,
     /// Decodings rejected in all (including those of accepted records).
     pub decodings_rejected: usize,
 }
@@ -76,7 +84,7 @@ impl Compression {
     }
 
     /// An original code for compressed `code` of `attr`, uniform among the codes it stands for.
-    fn expand(&self, attr: usize, code: u32, rng: &mut (impl Rng + ?Sized)) -> Result<usize> {
+    pub(crate) fn expand(&self, attr: usize, code: u32, rng: &mut (impl Rng + ?Sized)) -> Result<usize> {
         match &self.groups[attr] {
             None => Ok(code as usize),
             Some(groups) => {
@@ -95,6 +103,7 @@ pub fn sample_with_rules<G: Rng + ?Sized>(
     dictionary: &Arc<Dictionary>,
     domain: &Domain,
     compression: &Compression,
+    conditionals: Option<&Conditionals>,
     rows: usize,
     rng: &mut G,
     mut draw: impl FnMut(usize, &mut G) -> Result<Vec<Vec<u32>>>,
@@ -130,6 +139,25 @@ pub fn sample_with_rules<G: Rng + ?Sized>(
                     break;
                 }
                 report.decodings_rejected += 1;
+            }
+            if !accepted && let Some(conditionals) = conditionals {
+                let mut model_codes: Vec<u32> = (0..attrs).map(|a| columns[a][r]).collect();
+                let record = Record {
+                    codes: &mut model_codes,
+                    row: &mut row,
+                };
+                accepted = repair(
+                    conditionals,
+                    dictionary,
+                    domain,
+                    record,
+                    REPAIR_SWEEPS,
+                    compression,
+                    rng,
+                )?;
+                if accepted {
+                    report.records_repaired += 1;
+                }
             }
             if accepted {
                 table
