@@ -245,3 +245,318 @@ fn concordance_index_matches_lifelines_with_tied_scores() {
     assert_eq!((perfect, reversed), (Some(1.0), Some(0.0)));
     assert_eq!(concordance_index(&[1.0, 2.0], &[1.0, 2.0], &[false, false]), None);
 }
+
+// ---- Bad input: reported in the result, never a panic ----
+
+#[test]
+fn separation_is_detected_and_reported_without_looping() {
+    // Every subject with x = 1 dies before any subject with x = 0: the likelihood is monotone
+    // in β and the hazard ratio of x is infinite.
+    let times: Vec<f64> = (1..=20).map(f64::from).collect();
+    let events = vec![true; 20];
+    let x: Vec<f64> = (0..20).map(|i| if i < 10 { 1.0 } else { 0.0 }).collect();
+    let fit = cox_fit(
+        &times,
+        &events,
+        &Design {
+            names: vec!["x".into()],
+            x,
+            rows: 20,
+        },
+    );
+    assert!(!fit.converged);
+    assert_eq!(fit.diverging, vec!["x".to_string()]);
+    assert!(
+        fit.problem.as_deref().is_some_and(|p| p.contains("separation")),
+        "{:?}",
+        fit.problem
+    );
+    assert!(fit.coefficients.is_empty());
+    assert!(fit.iterations < 100, "{} iterations", fit.iterations);
+    let j = fit.to_json();
+    assert_eq!(j["log_likelihood"], Json::Null);
+    assert_eq!(j["converged"], Json::Bool(false));
+}
+
+#[test]
+fn constant_and_collinear_covariates_and_too_few_events_are_reported() {
+    let f = fixture(COHORT);
+    let n = f.time.len();
+    // x2 replaced by a constant: dropped with its reason, x1 still fitted.
+    let x: Vec<f64> = (0..n).flat_map(|i| [f.x1[i], 3.0]).collect();
+    let fit = cox_fit(
+        &f.time,
+        &f.event,
+        &Design {
+            names: vec!["x1".into(), "flat".into()],
+            x,
+            rows: n,
+        },
+    );
+    assert!(fit.converged, "{:?}", fit.problem);
+    assert_eq!(fit.dropped_terms.len(), 1);
+    assert_eq!(fit.dropped_terms[0].0, "flat");
+    assert_eq!(fit.coefficients.len(), 1);
+    // x2 = 2 x1: the information matrix is singular.
+    let x: Vec<f64> = (0..n).flat_map(|i| [f.x1[i], 2.0 * f.x1[i]]).collect();
+    let fit = cox_fit(
+        &f.time,
+        &f.event,
+        &Design {
+            names: vec!["a".into(), "b".into()],
+            x,
+            rows: n,
+        },
+    );
+    assert!(
+        fit.problem.as_deref().is_some_and(|p| p.contains("singular")),
+        "{:?}",
+        fit.problem
+    );
+    // Three events only.
+    let events: Vec<bool> = (0..n).map(|i| i < 3).collect();
+    let x: Vec<f64> = f.x1.clone();
+    let fit = cox_fit(
+        &f.time,
+        &events,
+        &Design {
+            names: vec!["x1".into()],
+            x,
+            rows: n,
+        },
+    );
+    assert!(
+        fit.problem.as_deref().is_some_and(|p| p.starts_with("3 event(s)")),
+        "{:?}",
+        fit.problem
+    );
+}
+
+#[test]
+fn the_json_of_degenerate_results_has_no_nan() {
+    let km = kaplan_meier(&[], &[]);
+    assert_eq!(km.median().median, None);
+    let text = km.to_json().to_string();
+    assert!(!text.contains("NaN") && !text.contains("inf"), "{text}");
+    let lr = logrank(&[1.0, 2.0], &[false, false], &[0, 1], &["a".into(), "b".into()]);
+    assert!(lr.problem.is_some());
+    assert_eq!(lr.to_json()["p_value"], Json::Null);
+}
+
+// ---- Tables: simulated AML cohorts ----
+
+mod aml {
+    use super::*;
+    use cohort::{Config, Disease, simulate};
+    use eval::survival::{
+        ClinicalOptions, Stratum, check_rules, compare_cox, cox_tstr_cindex, default_strata, evaluate,
+    };
+    use table::{Table, Value};
+
+    fn cohort(patients: usize, seed: u64) -> Table {
+        let c = simulate(
+            Disease::Aml,
+            &Config {
+                patients,
+                sites: 1,
+                heterogeneity: 0.0,
+                seed,
+            },
+        )
+        .unwrap_or_else(|e| panic!("simulate: {e}"));
+        c.sites.into_iter().next().unwrap_or_else(|| panic!("one site"))
+    }
+
+    fn covariates() -> Vec<String> {
+        ["AGE", "ELN 2022", "NPM1", "FLT3_ITD", "TP53"]
+            .map(String::from)
+            .to_vec()
+    }
+
+    #[test]
+    fn a_table_compared_with_itself_agrees_exactly() {
+        let real = cohort(600, 7);
+        let options = ClinicalOptions::defaults(real.dictionary());
+        assert_eq!(options.strata.len(), 7);
+        let clinical = evaluate(&real, &real, &options);
+        assert!(clinical.problems.is_empty(), "{:?}", clinical.problems);
+        assert_eq!(
+            clinical
+                .endpoints
+                .iter()
+                .map(|e| e.endpoint.as_str())
+                .collect::<Vec<_>>(),
+            ["OS", "EFS"]
+        );
+        let os = &clinical.endpoints[0];
+        assert_eq!(os.unit, Some(eval::survival::TimeUnit::Days));
+        assert_eq!(os.strata.len(), 8);
+        assert_eq!(os.strata[0].stratum, "all");
+        assert_eq!(os.strata[0].n_real, 600);
+        for s in os.strata.iter().filter(|s| s.skipped.is_none()) {
+            let lr = s
+                .logrank
+                .as_ref()
+                .unwrap_or_else(|| panic!("{}: no log-rank", s.stratum));
+            assert!(lr.statistic.is_some_and(|x| x.abs() < 1e-9), "{}: {lr:?}", s.stratum);
+            assert!(s.landmark_differences.iter().flatten().all(|d| d.abs() < 1e-12));
+            assert_eq!(s.median_difference.map(f64::abs).unwrap_or(0.0), 0.0);
+        }
+        // Landmarks at 1, 2, 5 years in days.
+        let landmarks = &os.strata[0]
+            .real
+            .as_ref()
+            .map(|k| k.landmarks.clone())
+            .unwrap_or_default();
+        assert_eq!(
+            landmarks.iter().map(|l| l.time).collect::<Vec<_>>(),
+            [Some(365.25), Some(730.5), Some(1826.25)]
+        );
+        // The Cox fits agree perfectly with themselves.
+        assert_eq!(clinical.cox.len(), 2);
+        let cox = &clinical.cox[0];
+        assert!(cox.real.converged, "{:?}", cox.real.problem);
+        assert!(cox.real.coefficients.iter().any(|c| c.name == "ELN 2022=adverse"));
+        for o in &cox.agreement {
+            assert!(o.overlap.is_some_and(|j| (j - 1.0).abs() < 1e-12), "{o:?}");
+            assert_eq!(o.intervals_overlap, Some(true));
+        }
+        // Simulated rows satisfy every rule.
+        assert!(!clinical.rules.is_empty());
+        assert!(
+            clinical
+                .rules
+                .iter()
+                .all(|r| r.real.as_ref().is_some_and(|v| v.violations == 0))
+        );
+        // Stable JSON keys, no NaN.
+        let j = clinical.to_json();
+        let text = j.to_string();
+        assert!(!text.contains("NaN"));
+        let curve = &j["endpoints"][0]["strata"][0]["real"]["curve"];
+        assert_eq!(curve[0], serde_json::json!([0.0, 1.0, 1.0, 1.0]));
+        assert!(j["endpoints"][0]["strata"][0]["real"]["median"]["median"].is_number());
+        assert!(j["cox"][0]["agreement"][0]["overlap"].is_number());
+    }
+
+    #[test]
+    fn two_cohorts_differ_but_plausibly() {
+        let (real, synthetic) = (cohort(800, 1), cohort(800, 2));
+        let options = ClinicalOptions::defaults(real.dictionary());
+        let clinical = evaluate(&real, &synthetic, &options);
+        let all = &clinical.endpoints[0].strata[0];
+        let p = all.logrank.as_ref().and_then(|l| l.p_value).unwrap_or(0.0);
+        assert!(
+            p > 0.001,
+            "two draws of one simulator should not differ strongly: p = {p}"
+        );
+        // Adverse-risk patients do worse than favourable ones, in both tables.
+        let median = |name: &str, real: bool| {
+            let s = clinical.endpoints[0].strata.iter().find(|s| s.stratum == name);
+            let k = s.and_then(|s| if real { s.real.as_ref() } else { s.synthetic.as_ref() });
+            k.and_then(|k| k.landmarks[0].survival).unwrap_or(f64::NAN)
+        };
+        for side in [true, false] {
+            assert!(median("ELN 2022 adverse", side) < median("ELN 2022 favorable", side));
+        }
+        let cox = compare_cox(&real, &synthetic, &real.dictionary().time_to_event[0], &covariates())
+            .unwrap_or_else(|e| panic!("{e}"));
+        let age = cox
+            .agreement
+            .iter()
+            .find(|o| o.name == "AGE")
+            .unwrap_or_else(|| panic!("AGE term"));
+        assert!(age.real_hr.is_some_and(|hr| hr > 1.0), "{age:?}");
+        assert_eq!(age.intervals_overlap, Some(true), "{age:?}");
+    }
+
+    #[test]
+    fn empty_and_small_strata_are_skipped_with_a_reason() {
+        let real = cohort(300, 3);
+        let dict = real.dictionary();
+        let strata = vec![
+            Stratum::parse("nobody", "AGE > 200", dict).unwrap_or_else(|e| panic!("{e}")),
+            Stratum::parse("alive", "STATUS_OS == 0", dict).unwrap_or_else(|e| panic!("{e}")),
+        ];
+        let options = ClinicalOptions {
+            strata,
+            cox_covariates: vec![],
+            landmark_years: vec![1.0],
+        };
+        let clinical = evaluate(&real, &real, &options);
+        let os = &clinical.endpoints[0];
+        assert_eq!(os.strata[1].skipped.as_deref(), Some("empty in the real data"));
+        assert!(
+            os.strata[2]
+                .skipped
+                .as_deref()
+                .is_some_and(|s| s.starts_with("too few events: 0 real, 0 synthetic")),
+            "{:?}",
+            os.strata[2]
+        );
+        assert!(os.strata[2].n_real > 0);
+        assert!(os.strata[2].to_json()["real"].is_null());
+        assert!(clinical.cox.is_empty());
+        assert!(Stratum::parse("bad", "NOT_A_COLUMN == 1", dict).is_err());
+        // SCD lacks the AML genetics: at most the age strata apply.
+        let scd = default_strata(&cohort::dictionary(Disease::Scd));
+        assert!(
+            scd.iter().all(|s| s.name.starts_with("age")),
+            "{:?}",
+            scd.iter().map(|s| &s.name).collect::<Vec<_>>()
+        );
+    }
+
+    #[test]
+    fn rule_violations_are_counted_with_their_rows() {
+        let real = cohort(200, 4);
+        let dict = real.dictionary().clone();
+        let eln = dict.index_of("ELN 2022").unwrap_or_else(|| panic!("ELN 2022"));
+        let tp53 = dict.index_of("TP53").unwrap_or_else(|| panic!("TP53"));
+        // Synthetic rows: every TP53-mutated patient made favourable (breaks the TP53 rule).
+        let mut synthetic = Table::new(dict.clone());
+        let mut broken = Vec::new();
+        for r in 0..real.n_rows() {
+            let mut row = real.row(r);
+            if row[tp53] == Value::Bool(true) {
+                row[eln] = Value::Text("favorable".into());
+                broken.push(r);
+            }
+            synthetic.push_row(row).unwrap_or_else(|e| panic!("{e}"));
+        }
+        assert!(!broken.is_empty());
+        let checks = check_rules(&real, &synthetic);
+        let tp53_rule = checks
+            .iter()
+            .find(|c| c.name == "eln2022_tp53_not_favorable")
+            .unwrap_or_else(|| panic!("rule"));
+        let (r, s) = (tp53_rule.real.as_ref(), tp53_rule.synthetic.as_ref());
+        assert_eq!(r.map(|v| v.violations), Some(0));
+        let s = s.unwrap_or_else(|| panic!("synthetic side"));
+        // Some TP53 rows carry a CBF lesion, which makes favourable allowed.
+        assert!(s.violations > 0 && s.violations <= broken.len(), "{s:?}");
+        assert!(s.first_rows.iter().all(|row| broken.contains(row)));
+        assert!(s.first_rows.len() <= 5);
+        assert_eq!(
+            tp53_rule.to_json()["synthetic"]["violations"],
+            serde_json::json!(s.violations)
+        );
+    }
+
+    #[test]
+    fn cox_train_on_synthetic_test_on_real() {
+        let (synthetic, real) = (cohort(600, 5), cohort(600, 6));
+        let c = cox_tstr_cindex(&synthetic, &real, "Overall survival", "STATUS_OS", &covariates())
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!((0.6..0.9).contains(&c), "C = {c}");
+        // Trained and tested on one table, it is the fit's own concordance.
+        let own = cox_tstr_cindex(&real, &real, "Overall survival", "STATUS_OS", &covariates()).unwrap_or(0.0);
+        let (obs, design) = eval::survival::cox_data(&real, "Overall survival", "STATUS_OS", &covariates())
+            .unwrap_or_else(|e| panic!("{e}"));
+        let fit = cox_fit(&obs.times, &obs.events, &design);
+        assert_eq!(fit.concordance, Some(own));
+        // Unusable covariates are errors with the column named.
+        let err = cox_tstr_cindex(&synthetic, &real, "Overall survival", "STATUS_OS", &["ID".into()]);
+        assert!(err.is_err_and(|e| e.to_string().contains("\"ID\"")));
+    }
+}

@@ -178,7 +178,7 @@ pub fn cox_fit(times: &[f64], events: &[bool], design: &Design) -> CoxFit {
         let col: Vec<f64> = (0..n).map(|i| design.get(i, j)).collect();
         let mean = col.iter().sum::<f64>() / n.max(1) as f64;
         let var = col.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n.max(2) - 1) as f64;
-        if !(var > 0.0) || !var.is_finite() {
+        if var.is_nan() || var <= 0.0 || !var.is_finite() {
             let why = if n == 0 {
                 "no rows".to_string()
             } else {
@@ -267,7 +267,10 @@ pub fn cox_fit(times: &[f64], events: &[bool], design: &Design) -> CoxFit {
             ));
             return fit;
         }
-        if moved < 1e-9 || gained.abs() < 1e-12 * (1.0 + ll.abs()) {
+        // Converged when the step is negligible, or the likelihood no longer moves and the
+        // step is small. A likelihood that flattens while the steps stay large is separation,
+        // caught above once a coefficient passes the divergence limit.
+        if moved < 1e-9 || (gained.abs() < 1e-12 * (1.0 + ll.abs()) && moved < 1e-5) {
             break;
         }
     }

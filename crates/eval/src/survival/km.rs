@@ -93,7 +93,7 @@ pub fn kaplan_meier(times: &[f64], events: &[bool]) -> KaplanMeier {
             };
         }
         let (lower, upper) = log_log_band(survival, greenwood_sum);
-        let variance = (survival > 0.0).then(|| survival * survival * greenwood_sum);
+        let variance = (survival > 0.0).then_some(survival * survival * greenwood_sum);
         steps.push(KmStep {
             time,
             at_risk,

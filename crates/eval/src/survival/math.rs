@@ -92,7 +92,7 @@ pub fn ln_gamma(x: f64) -> f64 {
 /// x ≥ 0: the series for P when x < a + 1, Lentz's continued fraction for Q otherwise
 /// (Numerical Recipes §6.2). NaN for invalid arguments.
 pub fn gamma_q(a: f64, x: f64) -> f64 {
-    if !(a > 0.0) || !(x >= 0.0) || !a.is_finite() {
+    if a.is_nan() || x.is_nan() || a <= 0.0 || x < 0.0 || !a.is_finite() {
         return f64::NAN;
     }
     if x == 0.0 {
