@@ -158,7 +158,8 @@ fn days_from_civil(y: i32, m: u32, d: u32) -> i32 {
 }
 
 fn civil_from_days(z: i32) -> (i32, u32, u32) {
-    let z = z + 719468;
+    // In i64: every i32 day number converts without overflow (years stay within i32).
+    let z = i64::from(z) + 719468;
     let era = if z >= 0 { z } else { z - 146096 } / 146097;
     let doe = z - era * 146097;
     let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
@@ -167,7 +168,8 @@ fn civil_from_days(z: i32) -> (i32, u32, u32) {
     let mp = (5 * doy + 2) / 153;
     let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
     let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (if m <= 2 { y + 1 } else { y }, m, d)
+    let y = if m <= 2 { y + 1 } else { y };
+    (y as i32, m, d)
 }
 
 #[cfg(test)]
@@ -197,6 +199,15 @@ mod tests {
         assert!(Date::parse("2020-01-01x", "%Y-%m-%d").is_err());
         assert!(Date::parse("20-01-01", "%Y-%m-%d").is_err());
         assert!(Date::check_format("%Y-%m").is_err());
+    }
+
+    #[test]
+    fn extreme_day_numbers_do_not_panic() {
+        for days in [i32::MIN, i32::MAX, -1, 0] {
+            let (y, m, d) = Date::from_days(days).ymd();
+            assert!((1..=12).contains(&m) && (1..=31).contains(&d), "{days}: {y}-{m}-{d}");
+        }
+        assert_eq!(Date::from_days(i32::MAX).ymd().0, 5881580);
     }
 
     proptest! {
