@@ -560,3 +560,43 @@ mod aml {
         assert!(err.is_err_and(|e| e.to_string().contains("\"ID\"")));
     }
 }
+
+mod missing_columns {
+    use cohort::{Config, Disease, simulate};
+    use eval::survival::{ClinicalOptions, evaluate};
+    use std::sync::Arc;
+
+    #[test]
+    fn a_synthetic_table_without_a_column_skips_what_needs_it() {
+        let c = simulate(
+            Disease::Aml,
+            &Config {
+                patients: 300,
+                sites: 1,
+                heterogeneity: 0.0,
+                seed: 9,
+            },
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let real = c.sites[0].clone();
+        let without = Arc::new(real.dictionary().restrict(|col| col.name != "TP53"));
+        let synthetic = real.project(without).unwrap_or_else(|e| panic!("{e}"));
+        let options = ClinicalOptions::defaults(real.dictionary());
+        let clinical = evaluate(&real, &synthetic, &options);
+        let tp53 = clinical.endpoints[0]
+            .strata
+            .iter()
+            .find(|s| s.stratum == "TP53 mutated");
+        let skipped = tp53.and_then(|s| s.skipped.clone()).unwrap_or_default();
+        assert!(skipped.contains("does not apply"), "{skipped}");
+        // The Cox model needs TP53: reported as a problem per endpoint, not a panic.
+        assert!(
+            clinical.problems.iter().any(|p| p.contains("TP53")),
+            "{:?}",
+            clinical.problems
+        );
+        // Rules reading TP53 cannot be checked on the synthetic side.
+        let rule = clinical.rules.iter().find(|r| r.name == "eln2022_tp53_not_favorable");
+        assert!(rule.is_some_and(|r| r.synthetic.is_none() && r.real.is_some() && r.problem.is_some()));
+    }
+}

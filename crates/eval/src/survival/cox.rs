@@ -170,6 +170,14 @@ pub fn cox_fit(times: &[f64], events: &[bool], design: &Design) -> CoxFit {
         problem: None,
         warnings: Vec::new(),
     };
+    if design.x.len() != design.rows * p_all {
+        fit.problem = Some(format!(
+            "the design matrix holds {} values, not {} rows × {p_all} terms",
+            design.x.len(),
+            design.rows
+        ));
+        return fit;
+    }
     // Standardise (mean, sample SD) as lifelines does; drop constant terms.
     let mut keep = Vec::new();
     let mut centre = Vec::new();

@@ -25,7 +25,7 @@ pub use logrank::{LogRank, chi2_sf, logrank};
 pub use rules::{RuleCheck, Violations, check_rules};
 pub use strata::{
     Clinical, ClinicalOptions, EndpointComparison, KmSummary, Landmark, MIN_EVENTS, Stratum, StratumComparison,
-    default_strata, evaluate,
+    compare_endpoint, default_strata, evaluate,
 };
 
 use crate::{Error, Result};

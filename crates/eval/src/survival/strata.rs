@@ -285,11 +285,21 @@ pub fn compare_endpoint(
         strata: vec![StratumComparison::new("all", None, &r, &s, landmark_years)],
     };
     for stratum in strata {
-        let (mr, ms) = (stratum.members(real)?, stratum.members(synthetic)?);
-        let (sr, ss) = (r.subset(|row| mr[row]), s.subset(|row| ms[row]));
         let expr = Some(stratum.predicate.source.clone());
-        out.strata
-            .push(StratumComparison::new(&stratum.name, expr, &sr, &ss, landmark_years));
+        match (stratum.members(real), stratum.members(synthetic)) {
+            (Ok(mr), Ok(ms)) => {
+                let (sr, ss) = (r.subset(|row| mr[row]), s.subset(|row| ms[row]));
+                out.strata
+                    .push(StratumComparison::new(&stratum.name, expr, &sr, &ss, landmark_years));
+            }
+            (Err(e), _) | (_, Err(e)) => {
+                // A stratum whose columns one table lacks is skipped, not an error.
+                let empty = r.subset(|_| false);
+                let mut c = StratumComparison::new(&stratum.name, expr, &empty, &empty, landmark_years);
+                c.skipped = Some(e.to_string());
+                out.strata.push(c);
+            }
+        }
     }
     Ok(out)
 }
