@@ -5,6 +5,7 @@
 pub mod align;
 pub mod fidelity;
 pub mod privacy;
+pub mod report;
 pub mod survival;
 pub mod utility;
 
