@@ -306,3 +306,52 @@ fn json_has_the_documented_keys() {
     );
     assert_eq!(age_bins.as_array().unwrap().last().unwrap()["label"], "missing");
 }
+
+/// Timing of the fidelity metrics on 50,000 × 15 (run by hand:
+/// `cargo test --profile ci -p eval --test fidelity -- --ignored --nocapture`).
+#[test]
+#[ignore = "timing, run by hand"]
+fn timing_50000_rows_15_columns() {
+    let columns = [
+        "AGE",
+        "SEX",
+        "ECOG",
+        "AML_TYPE",
+        "WBC",
+        "HB",
+        "PLT",
+        "LDH",
+        "BM BLASTS",
+        "NPM1",
+        "FLT3_ITD",
+        "ELN 2022",
+        "RESPONSE TO INDUCTION",
+        "Overall survival",
+        "STATUS_OS",
+    ];
+    let full_real = aml(50_000, 21);
+    let dictionary = Arc::new(full_real.dictionary().restrict(|c| columns.contains(&c.name.as_str())));
+    assert_eq!(dictionary.columns.len(), 15);
+    let real = full_real.project(dictionary.clone()).unwrap();
+    let synthetic = aml(50_000, 22).project(dictionary).unwrap();
+    let aligned = align(&real, &synthetic, None).unwrap();
+    for detection in [false, true] {
+        let options = FidelityOptions {
+            detection,
+            ..FidelityOptions::default()
+        };
+        let start = std::time::Instant::now();
+        let result = fidelity(&aligned, &options).unwrap();
+        let seconds = start.elapsed().as_secs_f64();
+        println!("fidelity 50000 x 15, detection {detection}: {seconds:.2} s");
+        assert_eq!(result.marginals[2].subsets_evaluated, 455);
+        assert!(seconds < 10.0);
+    }
+    let start = std::time::Instant::now();
+    let result = eval::utility::utility(&aligned, "ELN 2022", 0).unwrap();
+    println!(
+        "utility 50000 x 15, target ELN 2022: {:.2} s",
+        start.elapsed().as_secs_f64()
+    );
+    assert_eq!(result.scores.len(), 4);
+}
