@@ -600,3 +600,81 @@ mod missing_columns {
         assert!(rule.is_some_and(|r| r.synthetic.is_none() && r.real.is_some() && r.problem.is_some()));
     }
 }
+
+mod properties {
+    use eval::survival::{concordance_index, kaplan_meier, logrank};
+    use proptest::prelude::*;
+
+    /// Harrell's C by its definition, over all pairs (lifelines' comparable-pair rules).
+    fn brute_force_c(times: &[f64], scores: &[f64], events: &[bool]) -> Option<f64> {
+        let (mut pairs, mut score) = (0.0, 0.0);
+        for i in 0..times.len() {
+            for j in 0..times.len() {
+                let comparable = events[i] && (times[i] < times[j] || (times[i] == times[j] && !events[j]));
+                if comparable {
+                    pairs += 1.0;
+                    if scores[i] < scores[j] {
+                        score += 1.0;
+                    } else if scores[i] == scores[j] {
+                        score += 0.5;
+                    }
+                }
+            }
+        }
+        (pairs > 0.0).then(|| score / pairs)
+    }
+
+    fn cohort() -> impl Strategy<Value = Vec<(u8, bool, u8, bool)>> {
+        prop::collection::vec((1u8..30, any::<bool>(), 0u8..6, any::<bool>()), 0..60)
+    }
+
+    proptest! {
+        #[test]
+        fn concordance_matches_its_definition(rows in cohort()) {
+            let times: Vec<f64> = rows.iter().map(|r| f64::from(r.0)).collect();
+            let events: Vec<bool> = rows.iter().map(|r| r.1).collect();
+            let scores: Vec<f64> = rows.iter().map(|r| f64::from(r.2)).collect();
+            let got = concordance_index(&times, &scores, &events);
+            let want = brute_force_c(&times, &scores, &events);
+            match (got, want) {
+                (Some(g), Some(w)) => prop_assert!((g - w).abs() < 1e-12, "{g} vs {w}"),
+                (g, w) => prop_assert_eq!(g, w),
+            }
+        }
+
+        #[test]
+        fn kaplan_meier_is_a_non_increasing_curve_inside_its_band(rows in cohort()) {
+            let times: Vec<f64> = rows.iter().map(|r| f64::from(r.0)).collect();
+            let events: Vec<bool> = rows.iter().map(|r| r.1).collect();
+            let km = kaplan_meier(&times, &events);
+            prop_assert_eq!(km.steps[0].time, 0.0);
+            prop_assert_eq!(km.steps.iter().map(|s| s.events).sum::<usize>(), km.events);
+            prop_assert_eq!(km.steps.iter().map(|s| s.events + s.censored).sum::<usize>(), rows.len());
+            for w in km.steps.windows(2) {
+                prop_assert!(w[1].survival <= w[0].survival + 1e-15);
+                prop_assert!(w[1].time > w[0].time);
+            }
+            for s in &km.steps {
+                prop_assert!(s.lower <= s.survival + 1e-12 && s.survival <= s.upper + 1e-12, "{:?}", s);
+                prop_assert!((0.0..=1.0).contains(&s.lower) && (0.0..=1.0).contains(&s.upper));
+            }
+        }
+
+        #[test]
+        fn logrank_does_not_depend_on_group_order(rows in cohort()) {
+            let times: Vec<f64> = rows.iter().map(|r| f64::from(r.0)).collect();
+            let events: Vec<bool> = rows.iter().map(|r| r.1).collect();
+            let groups: Vec<usize> = rows.iter().map(|r| usize::from(r.3)).collect();
+            let flipped: Vec<usize> = groups.iter().map(|g| 1 - g).collect();
+            let labels = vec!["a".to_string(), "b".to_string()];
+            let (a, b) = (logrank(&times, &events, &groups, &labels), logrank(&times, &events, &flipped, &labels));
+            match (a.statistic, b.statistic) {
+                (Some(x), Some(y)) => {
+                    prop_assert!((x - y).abs() < 1e-9 * (1.0 + x));
+                    prop_assert!(a.p_value.is_some_and(|p| (0.0..=1.0).contains(&p)));
+                }
+                (x, y) => prop_assert_eq!(x.is_none(), y.is_none()),
+            }
+        }
+    }
+}

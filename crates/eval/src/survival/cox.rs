@@ -170,6 +170,15 @@ pub fn cox_fit(times: &[f64], events: &[bool], design: &Design) -> CoxFit {
         problem: None,
         warnings: Vec::new(),
     };
+    if times.len() != events.len() || times.len() != design.rows {
+        fit.problem = Some(format!(
+            "{} times, {} statuses and {} design rows: one per subject needed",
+            times.len(),
+            events.len(),
+            design.rows
+        ));
+        return fit;
+    }
     if design.x.len() != design.rows * p_all {
         fit.problem = Some(format!(
             "the design matrix holds {} values, not {} rows × {p_all} terms",
