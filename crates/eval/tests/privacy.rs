@@ -145,6 +145,35 @@ fn auc_matches_scikit_learn() {
     }
 }
 
+proptest::proptest! {
+    /// The rank formula equals the definition: the share of (member, non-member) pairs the
+    /// member wins, ties one half (scores on a coarse grid so that ties are common).
+    #[test]
+    fn auc_equals_the_pairwise_count(
+        pos in proptest::collection::vec(0u8..6, 1..40),
+        neg in proptest::collection::vec(0u8..6, 1..40),
+    ) {
+        let (p, n): (Vec<f64>, Vec<f64>) =
+            (pos.iter().map(|&x| f64::from(x)).collect(), neg.iter().map(|&x| f64::from(x)).collect());
+        let wins: f64 = p.iter().flat_map(|a| n.iter().map(move |b| match a.total_cmp(b) {
+            std::cmp::Ordering::Greater => 1.0,
+            std::cmp::Ordering::Equal => 0.5,
+            std::cmp::Ordering::Less => 0.0,
+        })).sum();
+        let a = auc(&p, &n).unwrap();
+        proptest::prop_assert!((a - wins / (p.len() * n.len()) as f64).abs() < 1e-12);
+        proptest::prop_assert!((a + auc(&n, &p).unwrap() - 1.0).abs() < 1e-12);
+        // The TPR at a fixed FPR never decreases with the FPR and reaches 1 at FPR 1.
+        let mut last = 0.0;
+        for f in [0.0, 0.01, 0.1, 0.3, 0.5, 0.9, 1.0] {
+            let t = tpr_at_fpr(&p, &n, f).unwrap();
+            proptest::prop_assert!((0.0..=1.0).contains(&t) && t >= last - 1e-12);
+            last = t;
+        }
+        proptest::prop_assert!((last - 1.0).abs() < 1e-12);
+    }
+}
+
 // ---- Gower distance ------------------------------------------------------------------------
 
 const SMALL: &str = r#"
