@@ -427,3 +427,96 @@ pub(crate) fn identity(name: &str, kind: &Kind, values: &[Value]) -> Hierarchy {
     let level0 = labels.into_iter().map(|l| l.flatten()).collect();
     encode(name, vec![level0], &leaf_of_row)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use table::Date;
+
+    fn labels_of(h: &Hierarchy, level: usize) -> Vec<Option<String>> {
+        h.row_codes[level]
+            .iter()
+            .map(|&c| h.labels[level][c as usize].clone())
+            .collect()
+    }
+
+    fn s(x: &str) -> Option<String> {
+        Some(x.to_string())
+    }
+
+    #[test]
+    fn dictionary_bins_then_doubling_then_top() {
+        let kind = Kind::Real {
+            unit: None,
+            min: Some(18.0),
+            max: Some(90.0),
+            bins: vec![30.0, 40.0, 50.0, 60.0, 70.0, 80.0],
+        };
+        let values = vec![Value::Real(18.0), Value::Real(45.5), Value::Real(90.0), Value::Missing];
+        let h = Hierarchy::build("AGE", &kind, &HierarchySpec::Dictionary, &values).unwrap();
+        // 7 bins → 4 → 2 groups, then *.
+        assert_eq!(h.height(), 5);
+        assert_eq!(
+            labels_of(&h, 1),
+            vec![s("[18, 30)"), s("[40, 50)"), s("[80, 90]"), None]
+        );
+        assert_eq!(
+            labels_of(&h, 2),
+            vec![s("[18, 40)"), s("[40, 60)"), s("[80, 90]"), None]
+        );
+        assert_eq!(
+            labels_of(&h, 3),
+            vec![s("[18, 60)"), s("[18, 60)"), s("[60, 90]"), None]
+        );
+        assert_eq!(labels_of(&h, 4), vec![s("*"); 4]);
+        // Loss: 3 present leaves; [18, 60) covers 2 of them → ½.
+        assert_eq!(h.loss[3][h.row_codes[3][0] as usize], 0.5);
+        let out = Hierarchy::build("AGE", &kind, &HierarchySpec::Dictionary, &[Value::Real(95.0)]).unwrap_err();
+        assert_eq!(
+            out,
+            Error::Uncovered {
+                column: "AGE".into(),
+                value: "95".into(),
+                level: 1
+            }
+        );
+    }
+
+    #[test]
+    fn intervals_dates_and_masks() {
+        let int = Kind::Integer {
+            unit: None,
+            min: Some(17),
+            max: Some(90),
+            bins: vec![],
+        };
+        let spec = HierarchySpec::Intervals {
+            widths: vec![5.0, 10.0],
+            anchor: Some(15.0),
+        };
+        let h = Hierarchy::build("age", &int, &spec, &[Value::Int(17), Value::Int(39)]).unwrap();
+        assert_eq!(labels_of(&h, 1), vec![s("[15, 20)"), s("[35, 40)")]);
+        assert_eq!(labels_of(&h, 2), vec![s("[15, 25)"), s("[35, 45)")]);
+        let date = Kind::Date {
+            format: "%Y-%m-%d".into(),
+            min: None,
+            max: None,
+        };
+        let d = Value::Date(Date::from_ymd(2024, 3, 9).unwrap());
+        let h = Hierarchy::build("dx", &date, &HierarchySpec::Dictionary, &[d]).unwrap();
+        assert_eq!(h.height(), 4);
+        assert_eq!(labels_of(&h, 1), vec![s("2024-03")]);
+        assert_eq!(labels_of(&h, 2), vec![s("2024")]);
+        let h = Hierarchy::build(
+            "zip",
+            &Kind::Text,
+            &HierarchySpec::Mask(vec![2, 9]),
+            &[Value::Text("75012".into())],
+        )
+        .unwrap();
+        assert_eq!(labels_of(&h, 1), vec![s("750**")]);
+        assert_eq!(labels_of(&h, 2), vec![s("*****")]);
+        let refused = Hierarchy::build("x", &Kind::Text, &HierarchySpec::Dictionary, &[Value::Text("a".into())]);
+        assert!(matches!(refused, Err(Error::Column { .. })));
+    }
+}

@@ -250,3 +250,114 @@ pub(crate) fn class_ok(size: u32, fig: &ClassFigures, privacy: &Privacy) -> bool
     let t_ok = privacy.t_closeness.is_none_or(|t| fig.emd <= t + EPS);
     l_ok && t_ok
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn salary_codes(values: &[u32], m: usize, distance: Distance) -> SensitiveCodes {
+        let mut global = vec![0.0; m];
+        for &v in values {
+            global[v as usize] += 1.0 / values.len() as f64;
+        }
+        SensitiveCodes {
+            name: "salary".into(),
+            codes: values.to_vec(),
+            m,
+            global,
+            distance,
+        }
+    }
+
+    fn privacy(l: Option<LDiversity>) -> Privacy {
+        Privacy {
+            k: 1,
+            l_diversity: l,
+            t_closeness: None,
+        }
+    }
+
+    /// Li, Li & Venkatasubramanian (2007), §4.2: salaries {3k … 11k}, P1 = {3k, 4k, 5k} is at
+    /// ordered distance 0.375 from the whole, P2 = {6k, 8k, 11k} at 0.167.
+    #[test]
+    fn ordered_emd_matches_the_t_closeness_paper() {
+        // Rows: salaries 3k..11k coded 0..8; classes P1 = {3,4,5}k, P2 = {6,8,11}k, rest = {7,9,10}k.
+        let codes: Vec<u32> = (0..9).collect();
+        let class_of_row = vec![0, 0, 0, 1, 2, 1, 2, 2, 1];
+        let classes = Classes {
+            class_of_row,
+            sizes: vec![3, 3, 3],
+        };
+        let sa = salary_codes(&codes, 9, Distance::Ordered);
+        let f = class_figures(&classes, &[sa], &privacy(None));
+        assert!((f[0].emd - 0.375).abs() < 1e-12);
+        assert!((f[1].emd - 1.0 / 6.0).abs() < 1e-12, "{}", f[1].emd);
+        assert!((f[2].emd - 17.0 / 72.0).abs() < 1e-12);
+        // Equal distance: a class holding a third of the values has EMD 2/3.
+        let sa = salary_codes(&codes, 9, Distance::Equal);
+        let f = class_figures(&classes, &[sa], &privacy(None));
+        assert!((f[0].emd - 2.0 / 3.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn l_diversity_variants_on_a_hand_computed_class() {
+        // One class of 6: values a ×3, b ×2, c ×1.
+        let codes = vec![0, 0, 0, 1, 1, 2];
+        let classes = Classes {
+            class_of_row: vec![0; 6],
+            sizes: vec![6],
+        };
+        let sa = salary_codes(&codes, 3, Distance::Equal);
+        // Recursive (c, l=2): r1 = 3 < c·(r2 + r3) = 3c holds for c = 1.5, not for c = 1.
+        for (c, ok) in [(1.5, true), (1.0, false)] {
+            let p = privacy(Some(LDiversity::Recursive { c, l: 2 }));
+            let f = class_figures(&classes, std::slice::from_ref(&sa), &p);
+            assert_eq!(f[0].recursive_ok, ok, "c = {c}");
+            assert_eq!(class_ok(6, &f[0], &p), ok);
+        }
+        let p = privacy(Some(LDiversity::Distinct { l: 3 }));
+        let f = class_figures(&classes, std::slice::from_ref(&sa), &p);
+        assert_eq!(f[0].distinct, 3);
+        // Entropy: H = −(½ ln ½ + ⅓ ln ⅓ + ⅙ ln ⅙) = 1.0114; exp(H) = 2.749.
+        let h: f64 = -(0.5f64 * 0.5f64.ln() + (1.0 / 3.0) * (1.0f64 / 3.0).ln() + (1.0 / 6.0) * (1.0f64 / 6.0).ln());
+        assert!((f[0].entropy_l - h.exp()).abs() < 1e-12);
+        assert!(class_ok(6, &f[0], &privacy(Some(LDiversity::Entropy { l: 2.7 }))));
+        assert!(!class_ok(6, &f[0], &privacy(Some(LDiversity::Entropy { l: 2.8 }))));
+        assert!(!class_ok(6, &f[0], &privacy(Some(LDiversity::Distinct { l: 4 }))));
+    }
+
+    #[test]
+    fn packed_and_densified_grouping_agree_with_a_reference() {
+        use crate::config::HierarchySpec;
+        use table::{Kind, Value};
+        // Many QIs with many values: the packed key overflows u64 and is densified.
+        let n = 500;
+        let kind = Kind::Integer {
+            unit: None,
+            min: None,
+            max: None,
+            bins: vec![],
+        };
+        let hs: Vec<Hierarchy> = (0..8)
+            .map(|q| {
+                let values: Vec<Value> = (0..n)
+                    .map(|r| Value::Int(((r * (q + 7) * 7919) % 2003) as i64 / 3))
+                    .collect();
+                Hierarchy::build(&format!("q{q}"), &kind, &HierarchySpec::Dictionary, &values).unwrap()
+            })
+            .collect();
+        let node = vec![0; 8];
+        let c = classes(&hs, &node);
+        // Reference: group by the vector of codes.
+        let mut reference: HashMap<Vec<u32>, u32> = HashMap::new();
+        for r in 0..n {
+            let key: Vec<u32> = hs.iter().map(|h| h.row_codes[0][r]).collect();
+            *reference.entry(key).or_default() += 1;
+        }
+        assert_eq!(c.sizes.len(), reference.len());
+        for r in 0..n {
+            let key: Vec<u32> = hs.iter().map(|h| h.row_codes[0][r]).collect();
+            assert_eq!(c.sizes[c.class_of_row[r] as usize], reference[&key]);
+        }
+    }
+}

@@ -21,9 +21,24 @@ fn dictionary(name: &str) -> Dictionary {
 
 /// The runs whose outputs are committed: (input, dictionary, config, output).
 const RUNS: [(&str, &str, &str, &str); 3] = [
-    ("adult-sample.csv", "adult-dictionary.toml", "adult-sample-k5l2.toml", "adult-sample-anon-k5l2.csv"),
-    ("adult-sample.csv", "adult-dictionary.toml", "adult-sample-k5t.toml", "adult-sample-anon-k5t.csv"),
-    ("inpatient.csv", "inpatient-dictionary.toml", "inpatient-l3.toml", "inpatient-anon-l3.csv"),
+    (
+        "adult-sample.csv",
+        "adult-dictionary.toml",
+        "adult-sample-k5l2.toml",
+        "adult-sample-anon-k5l2.csv",
+    ),
+    (
+        "adult-sample.csv",
+        "adult-dictionary.toml",
+        "adult-sample-k5t.toml",
+        "adult-sample-anon-k5t.csv",
+    ),
+    (
+        "inpatient.csv",
+        "inpatient-dictionary.toml",
+        "inpatient-l3.toml",
+        "inpatient-anon-l3.csv",
+    ),
 ];
 
 fn run(input: &str, dict: &str, config: &str) -> anon::Outcome {
@@ -60,7 +75,11 @@ fn outputs_are_reproduced() {
     for (input, dict, config, output) in RUNS {
         let o = run(input, dict, config);
         let committed = std::fs::read_to_string(format!("{FIXTURES}/{output}")).unwrap();
-        assert_eq!(csv_of(&o.output), committed, "{output} is no longer what the anonymiser writes");
+        assert_eq!(
+            csv_of(&o.output),
+            committed,
+            "{output} is no longer what the anonymiser writes"
+        );
     }
 }
 
@@ -72,13 +91,27 @@ fn measures_equal_pycanon_and_outputs_reach_the_requested_models() {
     for case in cases {
         let file = case["file"].as_str().unwrap();
         let dict_name = case["dictionary"].as_str().unwrap();
-        let qi: Vec<&str> = case["qi"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
-        let sa: Vec<&str> = case["sa"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
+        let qi: Vec<&str> = case["qi"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap())
+            .collect();
+        let sa: Vec<&str> = case["sa"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap())
+            .collect();
         let table = read(file, dictionary(dict_name));
         let m = measure(&table, &qi, &sa).unwrap();
         let what = format!("{file} qi={qi:?} sa={sa:?}");
         assert_eq!(u64::from(m.k), case["k"].as_u64().unwrap(), "k of {what}");
-        assert_eq!(u64::from(m.l_distinct.unwrap()), case["l"].as_u64().unwrap(), "l of {what}");
+        assert_eq!(
+            u64::from(m.l_distinct.unwrap()),
+            case["l"].as_u64().unwrap(),
+            "l of {what}"
+        );
         let py_entropy = case["entropy_l"].as_u64().unwrap() as f64;
         let ours = m.l_entropy.unwrap();
         assert!(
@@ -86,13 +119,23 @@ fn measures_equal_pycanon_and_outputs_reach_the_requested_models() {
             "entropy l of {what}: ours {ours}, pycanon {py_entropy}"
         );
         let t = case["t"].as_f64().unwrap();
-        assert!((m.t.unwrap() - t).abs() < 1e-9, "t of {what}: ours {:?}, pycanon {t}", m.t);
+        assert!(
+            (m.t.unwrap() - t).abs() < 1e-9,
+            "t of {what}: ours {:?}, pycanon {t}",
+            m.t
+        );
         if let Some(req) = case.get("requested") {
             if let Some(k) = req.get("k").and_then(|v| v.as_u64()) {
-                assert!(case["k"].as_u64().unwrap() >= k, "pycanon k of {what} below the requested {k}");
+                assert!(
+                    case["k"].as_u64().unwrap() >= k,
+                    "pycanon k of {what} below the requested {k}"
+                );
             }
             if let Some(l) = req.get("l").and_then(|v| v.as_u64()) {
-                assert!(case["l"].as_u64().unwrap() >= l, "pycanon l of {what} below the requested {l}");
+                assert!(
+                    case["l"].as_u64().unwrap() >= l,
+                    "pycanon l of {what} below the requested {l}"
+                );
             }
             if let Some(tr) = req.get("t").and_then(|v| v.as_f64()) {
                 assert!(t <= tr + 1e-12, "pycanon t of {what} above the requested {tr}");
