@@ -1,6 +1,7 @@
 //! `synthema`: the command-line tool. Argument parsing, file paths, exit codes, progress and
 //! human output live here; every algorithm lives in a library crate.
 
+mod anonymize;
 mod demo;
 mod dialect;
 mod files;
@@ -31,6 +32,9 @@ enum Command {
     Synth(synth::SynthArgs),
     /// Draw more rows from a saved model, at no privacy cost.
     Sample(synth::SampleArgs),
+    /// Anonymise a real extract: pseudonyms, generalisation to k-anonymity / l-diversity /
+    /// t-closeness, with a re-identification risk report.
+    Anonymize(anonymize::AnonymizeArgs),
     /// Data dictionaries: check data against one, import one from REDCap, draft one from data.
     #[command(subcommand)]
     Schema(schema::SchemaCommand),
@@ -51,6 +55,7 @@ fn main() -> ExitCode {
         Command::Simulate(a) => simulate::run(a),
         Command::Schema(c) => schema::run(c),
         Command::Synth(a) => synth::run_synth(a),
+        Command::Anonymize(a) => anonymize::run(a),
         Command::Sample(a) => synth::run_sample(a),
     };
     match result {

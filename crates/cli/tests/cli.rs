@@ -318,3 +318,68 @@ fn synth_refuses_bad_requests_and_writes_nothing() {
         assert!(!dir.path().join("x.csv").exists(), "{args:?} wrote output");
     }
 }
+
+#[test]
+fn anonymize_an_extract_and_reapply_the_strategy() {
+    let dir = tempfile::tempdir().unwrap();
+    simulated(dir.path());
+    let config = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/anonymize/aml.toml");
+    std::fs::write(dir.path().join("key.bin"), [7u8; 40]).unwrap();
+    let args = |out: &str, rep: &str| -> Vec<String> {
+        [
+            "anonymize",
+            "--input",
+            "d/site-1.csv",
+            "--schema",
+            "d/dictionary.toml",
+            "--config",
+            config,
+            "--out",
+            out,
+            "--report",
+            rep,
+            "--key-file",
+            "key.bin",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+    };
+    let run = |a: &[String]| {
+        let a: Vec<&str> = a.iter().map(String::as_str).collect();
+        synthema(&a, dir.path())
+    };
+    let out = run(&args("anon.csv", "rep"));
+    assert!(out.status.success(), "{}{}", text(&out.stdout), text(&out.stderr));
+    let report = std::fs::read_to_string(dir.path().join("rep/report.json")).unwrap();
+    let json: serde_json::Value = serde_json::from_str(&report).unwrap();
+    assert!(json.to_string().contains("AGE"), "{json}");
+    assert!(
+        std::fs::read_to_string(dir.path().join("rep/report.html"))
+            .unwrap()
+            .contains("<html")
+    );
+    let check = synthema(
+        &["schema", "check", "anon.csv", "--schema", "anon.dictionary.toml"],
+        dir.path(),
+    );
+    assert_eq!(check.status.code(), Some(0), "{}", text(&check.stdout));
+    // The raw identifiers are gone: pseudonyms only.
+    let raw = std::fs::read_to_string(dir.path().join("d/site-1.csv")).unwrap();
+    let first_id = raw.lines().nth(1).unwrap().split(',').next().unwrap().to_string();
+    assert!(
+        !std::fs::read_to_string(dir.path().join("anon.csv"))
+            .unwrap()
+            .contains(&format!("\n{first_id},"))
+    );
+    // Re-applying the saved strategy works on the same batch.
+    let mut again = args("anon2.csv", "rep2");
+    again.extend(["--strategy".to_string(), "rep/strategy.toml".to_string()]);
+    let out = run(&again);
+    assert!(out.status.success(), "{}{}", text(&out.stdout), text(&out.stderr));
+    // A key that is too short is refused, and nothing is written.
+    std::fs::write(dir.path().join("key.bin"), [7u8; 8]).unwrap();
+    let out = run(&args("anon3.csv", "rep3"));
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(!dir.path().join("anon3.csv").exists());
+}
