@@ -450,6 +450,16 @@ mod aml {
             p > 0.001,
             "two draws of one simulator should not differ strongly: p = {p}"
         );
+        // ELN 2022 separates survival strongly on both sides (3 groups, df 2).
+        let eln = clinical
+            .prognostic
+            .iter()
+            .find(|p| p.endpoint == "OS" && p.column == "ELN 2022");
+        for side in eln.map(|p| [p.real.as_ref(), p.synthetic.as_ref()]).unwrap_or_default() {
+            let lr = side.unwrap_or_else(|| panic!("ELN log-rank: {eln:?}"));
+            assert_eq!((lr.df, lr.groups.len()), (2, 3));
+            assert!(lr.p_value.is_some_and(|p| p < 1e-6), "{lr:?}");
+        }
         // Adverse-risk patients do worse than favourable ones, in both tables.
         let median = |name: &str, real: bool| {
             let s = clinical.endpoints[0].strata.iter().find(|s| s.stratum == name);
@@ -482,6 +492,7 @@ mod aml {
             strata,
             cox_covariates: vec![],
             landmark_years: vec![1.0],
+            logrank_by: vec!["AGE".into()],
         };
         let clinical = evaluate(&real, &real, &options);
         let os = &clinical.endpoints[0];
@@ -495,6 +506,15 @@ mod aml {
             os.strata[2]
         );
         assert!(os.strata[2].n_real > 0);
+        // AGE is real-valued: it cannot group a log-rank test, said on both sides.
+        let by_age = &clinical.prognostic[0];
+        assert!(
+            by_age.real.is_none()
+                && by_age
+                    .problem
+                    .as_deref()
+                    .is_some_and(|p| p.contains("only categorical"))
+        );
         assert!(os.strata[2].to_json()["real"].is_null());
         assert!(clinical.cox.is_empty());
         assert!(Stratum::parse("bad", "NOT_A_COLUMN == 1", dict).is_err());

@@ -6,9 +6,10 @@
 //! V_gh = d (n − d) / (n − 1) · n_g / n · (δ_gh − n_h / n). The statistic is
 //! U' V⁻¹ U over the first k − 1 groups, χ² with k − 1 degrees of freedom under the null.
 
-use super::json_num;
 use super::math;
+use super::{json_num, observations};
 use serde_json::{Value as Json, json};
+use table::{ColumnData, Kind, Table, TimeToEvent};
 
 pub use super::math::chi2_sf;
 
@@ -142,6 +143,80 @@ impl LogRank {
             "statistic": self.statistic.map_or(Json::Null, json_num),
             "df": self.df,
             "p_value": self.p_value.map_or(Json::Null, json_num),
+            "problem": self.problem,
+        })
+    }
+}
+
+/// The log-rank test across the levels of one grouping column (ELN 2022 risk, say), run
+/// separately on the real and on the synthetic table: does the synthetic data keep the
+/// prognostic separation the real data shows?
+#[derive(Debug, Clone, PartialEq)]
+pub struct PrognosticLogRank {
+    /// The time-to-event pair's name.
+    pub endpoint: String,
+    /// The grouping column (categorical: its levels; boolean: false/true). Rows where it is
+    /// missing are in no group.
+    pub column: String,
+    pub real: Option<LogRank>,
+    pub synthetic: Option<LogRank>,
+    /// Why a side is missing (the column is absent or cannot group).
+    pub problem: Option<String>,
+}
+
+/// Group labels and each row's group index (`usize::MAX` when missing) of `column`.
+fn grouping(table: &Table, column: &str) -> Result<(Vec<String>, Vec<usize>), String> {
+    let col = table
+        .dictionary()
+        .column(column)
+        .ok_or_else(|| format!("column {column:?} is not in the table"))?;
+    match (&col.kind, table.column_by_name(column)) {
+        (Kind::Categorical { levels, .. }, Some(ColumnData::Category(v))) => Ok((
+            levels.clone(),
+            v.iter().map(|c| c.map_or(usize::MAX, |c| c as usize)).collect(),
+        )),
+        (Kind::Boolean { .. }, Some(ColumnData::Bool(v))) => Ok((
+            vec!["false".into(), "true".into()],
+            v.iter().map(|b| b.map_or(usize::MAX, usize::from)).collect(),
+        )),
+        (kind, _) => Err(format!(
+            "column {column:?} is {}: only categorical and boolean columns group",
+            kind.name()
+        )),
+    }
+}
+
+/// Runs the k-group log-rank test of `tte` across the levels of `column` on each table.
+/// Problems (a column one table lacks, a numeric column) are reported in the result.
+pub fn prognostic_logrank(real: &Table, synthetic: &Table, tte: &TimeToEvent, column: &str) -> PrognosticLogRank {
+    let mut problems = Vec::new();
+    let mut side = |t: &Table, what: &str| {
+        let run = || -> Result<LogRank, String> {
+            let obs = observations(t, tte).map_err(|e| e.to_string())?;
+            let (labels, group_of_row) = grouping(t, column)?;
+            let groups: Vec<usize> = obs.rows.iter().map(|r| group_of_row[*r]).collect();
+            Ok(logrank(&obs.times, &obs.events, &groups, &labels))
+        };
+        run().map_err(|e| problems.push(format!("{what} table: {e}"))).ok()
+    };
+    let (r, s) = (side(real, "real"), side(synthetic, "synthetic"));
+    PrognosticLogRank {
+        endpoint: tte.name.clone(),
+        column: column.into(),
+        real: r,
+        synthetic: s,
+        problem: (!problems.is_empty()).then(|| problems.join("; ")),
+    }
+}
+
+impl PrognosticLogRank {
+    /// JSON: `{"endpoint", "column", "real": LogRank|null, "synthetic": LogRank|null, "problem"}`.
+    pub fn to_json(&self) -> Json {
+        json!({
+            "endpoint": self.endpoint,
+            "column": self.column,
+            "real": self.real.as_ref().map_or(Json::Null, LogRank::to_json),
+            "synthetic": self.synthetic.as_ref().map_or(Json::Null, LogRank::to_json),
             "problem": self.problem,
         })
     }

@@ -21,7 +21,7 @@ pub use cox::{
     cox_tstr_cindex,
 };
 pub use km::{KaplanMeier, KmStep, Median, kaplan_meier};
-pub use logrank::{LogRank, chi2_sf, logrank};
+pub use logrank::{LogRank, PrognosticLogRank, chi2_sf, logrank, prognostic_logrank};
 pub use rules::{RuleCheck, Violations, check_rules};
 pub use strata::{
     Clinical, ClinicalOptions, EndpointComparison, KmSummary, Landmark, MIN_EVENTS, Stratum, StratumComparison,

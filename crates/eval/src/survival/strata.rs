@@ -4,7 +4,7 @@
 
 use super::cox::{CoxComparison, compare_cox};
 use super::km::{KaplanMeier, Median, kaplan_meier};
-use super::logrank::{LogRank, logrank};
+use super::logrank::{LogRank, PrognosticLogRank, logrank, prognostic_logrank};
 use super::rules::{RuleCheck, check_rules};
 use super::{Exclusions, Observations, TimeUnit, json_num, observations};
 use crate::{Error, Result};
@@ -312,11 +312,15 @@ pub struct ClinicalOptions {
     pub cox_covariates: Vec<String>,
     /// Landmark times in years (converted with the time column's unit).
     pub landmark_years: Vec<f64>,
+    /// Categorical or boolean columns across whose levels a k-group log-rank test is run on
+    /// each table (prognostic separation).
+    pub logrank_by: Vec<String>,
 }
 
 impl ClinicalOptions {
     /// The defaults for `dictionary`: [`default_strata`], landmarks at 1, 2 and 5 years, and
-    /// for AML the Cox covariates AGE, ELN 2022, NPM1, FLT3_ITD, TP53 (those present).
+    /// for AML the Cox covariates AGE, ELN 2022, NPM1, FLT3_ITD, TP53 (those present) and the
+    /// prognostic log-rank across ELN 2022 risk groups.
     pub fn defaults(dictionary: &Dictionary) -> ClinicalOptions {
         ClinicalOptions {
             strata: default_strata(dictionary),
@@ -326,6 +330,11 @@ impl ClinicalOptions {
                 .map(String::from)
                 .collect(),
             landmark_years: vec![1.0, 2.0, 5.0],
+            logrank_by: ["ELN 2022"]
+                .into_iter()
+                .filter(|c| dictionary.column(c).is_some())
+                .map(String::from)
+                .collect(),
         }
     }
 }
@@ -335,18 +344,22 @@ impl ClinicalOptions {
 pub struct Clinical {
     pub endpoints: Vec<EndpointComparison>,
     pub cox: Vec<CoxComparison>,
+    /// One per endpoint × `logrank_by` column.
+    pub prognostic: Vec<PrognosticLogRank>,
     pub rules: Vec<RuleCheck>,
     /// Endpoints or models that could not be evaluated at all, with the reason.
     pub problems: Vec<String>,
 }
 
 impl Clinical {
-    /// JSON: `{"endpoints": [EndpointComparison], "cox": [CoxComparison], "rules": [RuleCheck],
+    /// JSON: `{"endpoints": [EndpointComparison], "cox": [CoxComparison], "prognostic":
+    /// [PrognosticLogRank], "rules": [RuleCheck],
     /// "problems": [string], "min_events": 5}`.
     pub fn to_json(&self) -> Json {
         json!({
             "endpoints": self.endpoints.iter().map(EndpointComparison::to_json).collect::<Vec<_>>(),
             "cox": self.cox.iter().map(CoxComparison::to_json).collect::<Vec<_>>(),
+            "prognostic": self.prognostic.iter().map(PrognosticLogRank::to_json).collect::<Vec<_>>(),
             "rules": self.rules.iter().map(RuleCheck::to_json).collect::<Vec<_>>(),
             "problems": self.problems,
             "min_events": MIN_EVENTS,
@@ -361,6 +374,7 @@ pub fn evaluate(real: &Table, synthetic: &Table, options: &ClinicalOptions) -> C
     let mut out = Clinical {
         endpoints: Vec::new(),
         cox: Vec::new(),
+        prognostic: Vec::new(),
         rules: check_rules(real, synthetic),
         problems: Vec::new(),
     };
@@ -368,6 +382,9 @@ pub fn evaluate(real: &Table, synthetic: &Table, options: &ClinicalOptions) -> C
         match compare_endpoint(real, synthetic, tte, &options.strata, &options.landmark_years) {
             Ok(c) => out.endpoints.push(c),
             Err(e) => out.problems.push(format!("endpoint {}: {e}", tte.name)),
+        }
+        for column in &options.logrank_by {
+            out.prognostic.push(prognostic_logrank(real, synthetic, tte, column));
         }
         if !options.cox_covariates.is_empty() {
             match compare_cox(real, synthetic, tte, &options.cox_covariates) {
