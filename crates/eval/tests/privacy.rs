@@ -511,3 +511,20 @@ fn report_json_has_the_documented_keys() {
     assert_eq!(json["attribute_inference"][0]["column"], "RESPONSE TO INDUCTION");
     assert!(json["attribute_inference"][0]["nearest"]["excess"].is_number());
 }
+
+#[test]
+fn row_caps_too_small_to_run_are_refused() {
+    let a = independent_release();
+    let tiny = PrivacyOptions {
+        max_reference_rows: 4,
+        ..PrivacyOptions::default()
+    };
+    let err = privacy::inference::attribute_inference(&a, &["SEX"], &tiny).unwrap_err();
+    assert!(err.to_string().contains("5 reference rows"), "{err}");
+    let odd = PrivacyOptions {
+        rare_fraction: 0.0,
+        ..PrivacyOptions::default()
+    };
+    assert!(privacy::mia::distance_attack(&a, &odd).is_err());
+    assert!(privacy::distance::distance_report(&a, &odd).is_err());
+}

@@ -420,6 +420,7 @@ impl DistanceReport {
 /// DCR, NNDR and exact matches of `aligned.synthetic` against `aligned.real` (the training
 /// data), with `aligned.holdout` (required) as the reference.
 pub fn distance_report(aligned: &Aligned, options: &PrivacyOptions) -> Result<DistanceReport> {
+    options.check()?;
     let holdout = holdout(aligned, "the distance report")?;
     require_rows(&aligned.synthetic, 1, "synthetic table")?;
     require_rows(&aligned.real, 2, "training table")?;

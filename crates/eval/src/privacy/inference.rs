@@ -122,6 +122,7 @@ pub fn attribute_inference(
     if sensitive.is_empty() {
         return Ok(Vec::new());
     }
+    options.check()?;
     let holdout = holdout(aligned, "attribute inference")?;
     require_rows(&aligned.synthetic, 5, "synthetic table")?;
     require_rows(&aligned.real, 1, "training table")?;

@@ -80,12 +80,7 @@ pub fn distance_attack(aligned: &Aligned, options: &PrivacyOptions) -> Result<Di
     require_rows(&aligned.synthetic, 1, "synthetic table")?;
     require_rows(&aligned.real, 1, "training table")?;
     require_rows(holdout, 1, "holdout")?;
-    if !(options.rare_fraction > 0.0 && options.rare_fraction <= 1.0) {
-        return Err(Error::Input(format!(
-            "the rare fraction must be in (0, 1], got {}",
-            options.rare_fraction
-        )));
-    }
+    options.check()?;
     let space = GowerSpace::all(&aligned.dictionary)?;
     let mut rng = rng_for(options.seed, 2);
     let m = aligned.real.n_rows().min(holdout.n_rows()).min(options.max_targets);

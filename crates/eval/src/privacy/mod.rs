@@ -74,6 +74,27 @@ impl Default for PrivacyOptions {
     }
 }
 
+impl PrivacyOptions {
+    /// Checks the caps: at least one synthetic query and one target, at least 5 reference rows
+    /// (the 5-nearest-neighbour vote), a rare fraction in (0, 1].
+    pub fn check(&self) -> Result<()> {
+        if self.max_synthetic_rows == 0 || self.max_targets == 0 || self.max_reference_rows < 5 {
+            return Err(Error::Input(format!(
+                "privacy row caps must allow at least 1 synthetic query, 1 target and 5 reference rows, \
+                 got {}, {} and {}",
+                self.max_synthetic_rows, self.max_targets, self.max_reference_rows
+            )));
+        }
+        if !(self.rare_fraction > 0.0 && self.rare_fraction <= 1.0) {
+            return Err(Error::Input(format!(
+                "the rare fraction must be in (0, 1], got {}",
+                self.rare_fraction
+            )));
+        }
+        Ok(())
+    }
+}
+
 /// Everything the privacy section of a report shows.
 #[derive(Debug, Clone)]
 pub struct PrivacyReport {
