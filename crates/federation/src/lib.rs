@@ -1,0 +1,125 @@
+//! `federation`: federated DP synthesis over secure aggregation, sans-I/O.
+//!
+//! Parties (ARCHITECTURE.md §4): the **hub** ([`Hub`], also the secagg *leader* aggregator), one
+//! **helper** aggregator ([`HelperNode`], a computing centre) and the **sites** ([`SiteNode`],
+//! hospitals). Each is a pure state machine: messages in (the versioned wire types of [`msg`]),
+//! messages out; no sockets, no clock, no files, randomness injected. The `server` crate will
+//! drive them over mutual TLS; [`Simulation`] drives them in one process with scripted faults.
+//!
+//! The [`FederatedOracle`] implements `synth::oracle::MeasurementOracle`, so `synth::mst::mst`
+//! and `synth::aim::aim` run unchanged over the federation:
+//!
+//! - *measure*: every site counts the marginal on its own records and secret-shares the count
+//!   vector (Prio3 proof that cells are in range and sum to at most its declared record count);
+//!   the aggregators sum the valid shares and **each** adds discrete Gaussian noise meeting the
+//!   request's ρ on its own; the hub unshards. Central semantics on the union of the data, with
+//!   variance 2σ² instead of σ² (the cost of trusting neither aggregator with the exact sum).
+//! - *select*: "noisy-measure then select" — the candidates' marginals are measured together
+//!   under secure aggregation with the selection budget (L2 sensitivity √k for k candidates),
+//!   and the choice is a post-processing of that release (see [`oracle`]).
+//!
+//! Architecture invariant: *a site sends nothing derived from its data except secret shares
+//! (and its declared record count).* Every site recomputes the ρ of every request from the
+//! request's σ² and refuses what its policy or its ledger does not allow: it never trusts the
+//! hub's accounting. The privacy claims are written next to the code and in `docs/federation.md`.
+
+pub mod aggregator;
+pub mod hub;
+pub mod ledger;
+pub mod msg;
+pub mod noise;
+pub mod oracle;
+mod query;
+pub mod simulation;
+pub mod site;
+
+pub use aggregator::{HelperNode, HelperNodeInput};
+pub use hub::{Hub, HubInput, HubOutput, RoundRelease};
+pub use ledger::{InMemoryLedger, PrivacyLedger, Reservation};
+pub use msg::{JobId, Method, Purpose, RefusalReason, Round, SiteId};
+pub use noise::{Noise, aggregator_sigma2, rho_of_request};
+pub use oracle::FederatedOracle;
+pub use simulation::{Fault, SimEvent, Simulation, SimulationConfig, Step};
+pub use site::{SiteNode, SiteOutput, SitePolicy};
+
+/// Every error of the `federation` crate.
+///
+/// A *refusal* by a site and a *rejected report* are protocol outcomes, not errors: they travel
+/// as messages and are recorded. Errors are for misuse, malformed wire bytes and protocol
+/// violations between parties, and for a round or a job that cannot complete.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum FederationError {
+    /// Wire bytes that do not decode to a message of this version.
+    #[error("malformed wire message: {reason}")]
+    Wire {
+        /// What is wrong (serde's message, with line and column).
+        reason: String,
+    },
+    /// A wire message of another format version.
+    #[error("wire message of version {found}, this node speaks version {expected}")]
+    Version {
+        /// The version in the message.
+        found: u64,
+        /// [`msg::WIRE_VERSION`].
+        expected: u32,
+    },
+    /// A secure-aggregation failure (parameters, sharing, protocol between the aggregators).
+    #[error(transparent)]
+    Secagg(#[from] secagg::SecaggError),
+    /// A privacy-parameter or sampler failure.
+    #[error(transparent)]
+    Privacy(#[from] dp::Error),
+    /// Counting a marginal on a site's table failed.
+    #[error(transparent)]
+    Table(#[from] table::Error),
+    /// A reservation would take a dataset's ledger past its policy's limit; nothing was reserved.
+    #[error("privacy ledger of dataset {dataset}: rho {requested} requested, {remaining} remaining of {limit}")]
+    BudgetExceeded {
+        /// The dataset.
+        dataset: String,
+        /// ρ asked for.
+        requested: f64,
+        /// ρ still available (limit − committed − reserved).
+        remaining: f64,
+        /// The policy's limit.
+        limit: f64,
+    },
+    /// A reservation that the ledger does not hold (already committed or released).
+    #[error("privacy ledger: reservation {id} is not outstanding")]
+    UnknownReservation {
+        /// The reservation's id.
+        id: u64,
+    },
+    /// A round ended without a release.
+    #[error("round {round} failed: {reason}")]
+    RoundFailed {
+        /// The round.
+        round: u32,
+        /// Why (too few sites, the helper refused, ...).
+        reason: String,
+    },
+    /// A party broke the protocol or a message arrived where it makes no sense.
+    #[error("protocol violation: {reason}")]
+    Protocol {
+        /// What happened.
+        reason: String,
+    },
+    /// Invalid arguments from the caller (an attribute out of range, an empty query, ...).
+    #[error("invalid input: {reason}")]
+    Input {
+        /// The rule broken.
+        reason: String,
+    },
+}
+
+/// Result type of this crate.
+pub type Result<T, E = FederationError> = std::result::Result<T, E>;
+
+pub(crate) fn protocol(reason: impl Into<String>) -> FederationError {
+    FederationError::Protocol { reason: reason.into() }
+}
+
+pub(crate) fn input(reason: impl Into<String>) -> FederationError {
+    FederationError::Input { reason: reason.into() }
+}

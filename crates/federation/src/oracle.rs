@@ -1,0 +1,194 @@
+//! The federated measurement oracle: `synth`'s seam answered by the federation, so that
+//! `synth::mst::mst` and `synth::aim::aim` run unchanged.
+//!
+//! **measure(attrs, ρ)** — one round: every site secret-shares its local marginal, the
+//! aggregators sum the valid reports and each adds 𝒩_ℤ(0, σ²) with σ² ≥ 1/(2ρ) (one record moves
+//! one count by one). Central semantics: the result is the union's marginal plus noise, ρ-zCDP
+//! against the hub, the helper, the requester and any coalition of sites (see [`crate::noise`]),
+//! with per-cell variance 2σ² (reported as `sigma = √(2σ²)` so the estimator weights it right).
+//!
+//! **select(candidates, ε)** — "noisy-measure then select". The score of a candidate,
+//! `weight·(‖x − x̂‖₁ − penalty)`, needs the union's exact marginal `x`, which secure aggregation
+//! must not reveal. Instead one round measures the k candidates' marginals *together* (the
+//! concatenated vector has L2 sensitivity √k) with the budget the central exponential mechanism
+//! would have cost, ρ_sel = ε²/8 (charged in full at every site, recomputed there from σ²), so
+//! each aggregator's σ² ≥ k/(2ρ_sel). The choice is then post-processing of that release: the
+//! arg-max of `weight·(‖y − x̂‖₁ − penalty − √(2/π)·σ_tot·cells)`, where the last term removes
+//! the L1 inflation the noise itself adds. Privacy: ρ_sel-zCDP by the Gaussian mechanism and
+//! post-processing — the same charge as the central selection, spent on a noisier signal (the
+//! utility gap is measured in `docs/federation.md`). The selection's noisy marginals are
+//! discarded, never fed to the model, so the synthesizers' accounting is unchanged.
+
+use dp::{Accountant, Epsilon, ExponentialMechanism, GaussianMechanism, Rho};
+use synth::oracle::{Candidate, MeasurementOracle, NoisyMarginal, RESOLUTION};
+
+use crate::msg::Purpose;
+use crate::noise::{Noise, aggregator_sigma2};
+use crate::simulation::Simulation;
+use crate::{FederationError, input};
+
+/// The federated oracle over a [`Simulation`] (the services will drive real nodes the same way).
+pub struct FederatedOracle {
+    sim: Simulation,
+    accountant: Accountant,
+    original: Vec<usize>,
+    sizes: Vec<usize>,
+    maps: Vec<Option<Vec<u32>>>,
+    rounds: usize,
+}
+
+fn to_synth(e: FederationError) -> synth::Error {
+    match e {
+        FederationError::Privacy(p) => synth::Error::Privacy(p),
+        other => synth::Error::Input(format!("federation: {other}")),
+    }
+}
+
+impl FederatedOracle {
+    /// An oracle spending at most `budget` (the job's ρ per site) over the federation `sim`,
+    /// whose attributes have public `sizes`. Refuses a simulation without noise: its releases
+    /// would not be differentially private.
+    pub fn new(sim: Simulation, sizes: Vec<usize>, budget: Rho, noise: Noise) -> crate::Result<Self> {
+        if noise != Noise::DiscreteGaussian {
+            return Err(input("the federated oracle needs noise at the aggregators"));
+        }
+        if budget.get() > sim.hub().announcement().rho_per_site {
+            return Err(input(format!(
+                "budget rho {} exceeds the job's {} per site",
+                budget.get(),
+                sim.hub().announcement().rho_per_site
+            )));
+        }
+        Ok(FederatedOracle {
+            sim,
+            accountant: Accountant::new(budget),
+            maps: vec![None; sizes.len()],
+            original: sizes.clone(),
+            sizes,
+            rounds: 0,
+        })
+    }
+
+    /// The federation.
+    pub fn simulation(&self) -> &Simulation {
+        &self.sim
+    }
+
+    /// Rounds run so far.
+    pub fn rounds(&self) -> usize {
+        self.rounds
+    }
+
+    /// Gives the federation back (to inspect ledgers and events).
+    pub fn into_simulation(self) -> Simulation {
+        self.sim
+    }
+
+    fn check(&self, attrs: &[usize]) -> synth::Result<()> {
+        if attrs.is_empty() || attrs.windows(2).any(|w| w[0] >= w[1]) || attrs.iter().any(|&a| a >= self.sizes.len()) {
+            return Err(synth::Error::Input(format!(
+                "attributes {attrs:?} are not increasing attributes of the domain"
+            )));
+        }
+        Ok(())
+    }
+}
+
+impl MeasurementOracle for FederatedOracle {
+    fn sizes(&self) -> Vec<usize> {
+        self.sizes.clone()
+    }
+
+    fn compress(&mut self, maps: &[Option<Vec<u32>>]) -> synth::Result<()> {
+        if maps.len() != self.original.len() {
+            return Err(synth::Error::Input(format!(
+                "{} compression maps for {} attributes",
+                maps.len(),
+                self.original.len()
+            )));
+        }
+        let mut sizes = self.original.clone();
+        for (a, map) in maps.iter().enumerate() {
+            if let Some(m) = map {
+                let size = m.iter().max().map_or(0, |x| *x as usize + 1);
+                if m.len() != self.original[a] || size == 0 {
+                    return Err(synth::Error::Input(format!(
+                        "compression map of attribute {a} does not cover its codes"
+                    )));
+                }
+                sizes[a] = size;
+            }
+        }
+        self.sizes = sizes;
+        self.maps = maps.to_vec();
+        Ok(())
+    }
+
+    fn measure(&mut self, attrs: &[usize], rho: Rho, what: &str) -> synth::Result<NoisyMarginal> {
+        self.check(attrs)?;
+        let sigma2 = GaussianMechanism::new(rho, 1)?.sigma2();
+        // Charge first: a refused charge releases nothing.
+        self.accountant.spend(rho, what)?;
+        self.rounds += 1;
+        let release = self
+            .sim
+            .run_round(Purpose::Measurement, &[attrs.to_vec()], &self.maps, sigma2, what)
+            .map_err(to_synth)?;
+        Ok(NoisyMarginal {
+            attrs: attrs.to_vec(),
+            values: release.values,
+            sigma: (2.0 * sigma2.to_f64()).sqrt(),
+            rho,
+        })
+    }
+
+    fn select(&mut self, candidates: &[Candidate<'_>], epsilon: Epsilon, what: &str) -> synth::Result<usize> {
+        if candidates.is_empty() {
+            return Err(synth::Error::Input("no candidate to select from".into()));
+        }
+        for c in candidates {
+            self.check(c.attrs)?;
+            let cells: usize = c.attrs.iter().map(|&a| self.sizes[a]).product();
+            if c.model.len() != cells || !(c.weight.is_finite() && c.weight >= 0.0) {
+                return Err(synth::Error::Input(format!(
+                    "candidate {:?}: model of {} cells (expected {cells}) or bad weight {}",
+                    c.attrs,
+                    c.model.len(),
+                    c.weight
+                )));
+            }
+        }
+        // The charge of the central selection with the same ε (ε²/8, rounded up).
+        let rho = ExponentialMechanism::new(epsilon, RESOLUTION as u64 + 2)?.rho()?;
+        let sigma2 = aggregator_sigma2(rho, candidates.len()).map_err(to_synth)?;
+        self.accountant.spend(rho, what)?;
+        self.rounds += 1;
+        let marginals: Vec<Vec<usize>> = candidates.iter().map(|c| c.attrs.to_vec()).collect();
+        let release = self
+            .sim
+            .run_round(Purpose::Selection, &marginals, &self.maps, sigma2, what)
+            .map_err(to_synth)?;
+        let sigma_total = (2.0 * sigma2.to_f64()).sqrt();
+        let bias_per_cell = (2.0 / std::f64::consts::PI).sqrt() * sigma_total;
+        let mut offset = 0;
+        let mut best = (0, f64::NEG_INFINITY);
+        for (i, c) in candidates.iter().enumerate() {
+            let cells = c.model.len();
+            let noisy = release
+                .values
+                .get(offset..offset + cells)
+                .ok_or_else(|| synth::Error::Input("the selection release is too short".into()))?;
+            offset += cells;
+            let l1: f64 = noisy.iter().zip(c.model).map(|(&y, &m)| (y as f64 - m).abs()).sum();
+            let score = c.weight * (l1 - c.penalty - bias_per_cell * cells as f64);
+            if score > best.1 {
+                best = (i, score);
+            }
+        }
+        Ok(best.0)
+    }
+
+    fn accountant(&self) -> &Accountant {
+        &self.accountant
+    }
+}

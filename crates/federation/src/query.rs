@@ -1,0 +1,153 @@
+//! What every party derives from a round's request: its validation against the public domain,
+//! the secure-aggregation parameters (with the request bound into the Prio3 context), and — at
+//! a site only — the local counts.
+
+use secagg::{AggregationParams, TotalBound};
+use table::encode::Encoded;
+
+use crate::msg::{MeasurementRequest, Purpose};
+use crate::{Result, input};
+
+/// Largest vector a round may share (cells of all its marginals together).
+pub const MAX_CELLS: usize = 1 << 24;
+
+/// A request checked against the public domain sizes.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Query {
+    /// The marginals, as attribute indices.
+    pub marginals: Vec<Vec<usize>>,
+    /// Sizes of the attributes after the request's maps.
+    pub sizes: Vec<usize>,
+    /// Total cells of the concatenated marginals.
+    pub length: usize,
+}
+
+/// Checks `request` against attributes of `sizes` codes each: maps cover the codes, marginals
+/// are non-empty increasing attribute lists, and the vector is at most [`MAX_CELLS`] long.
+pub(crate) fn check(request: &MeasurementRequest, sizes: &[usize]) -> Result<Query> {
+    if request.maps.len() != sizes.len() {
+        return Err(input(format!(
+            "{} compression maps for {} attributes",
+            request.maps.len(),
+            sizes.len()
+        )));
+    }
+    let mut compressed = sizes.to_vec();
+    for (a, map) in request.maps.iter().enumerate() {
+        if let Some(m) = map {
+            if m.len() != sizes[a] {
+                return Err(input(format!(
+                    "compression map of attribute {a} has {} entries for {} codes",
+                    m.len(),
+                    sizes[a]
+                )));
+            }
+            let size = m.iter().max().map_or(0, |&x| x as usize + 1);
+            if size == 0 || size > sizes[a] {
+                return Err(input(format!(
+                    "compression map of attribute {a} is not a merging of its codes"
+                )));
+            }
+            compressed[a] = size;
+        }
+    }
+    if request.marginals.is_empty() {
+        return Err(input("the request names no marginal"));
+    }
+    if request.purpose == Purpose::Measurement && request.marginals.len() != 1 {
+        return Err(input("a measurement request names exactly one marginal"));
+    }
+    let mut marginals = Vec::with_capacity(request.marginals.len());
+    let mut length = 0usize;
+    for m in &request.marginals {
+        let attrs: Vec<usize> = m.iter().map(|&a| a as usize).collect();
+        let increasing = attrs.windows(2).all(|w| w[0] < w[1]);
+        if attrs.is_empty() || !increasing || attrs.iter().any(|&a| a >= sizes.len()) {
+            return Err(input(format!(
+                "marginal {m:?} is not an increasing list of attributes below {}",
+                sizes.len()
+            )));
+        }
+        let cells = attrs
+            .iter()
+            .try_fold(1usize, |acc, &a| acc.checked_mul(compressed[a]))
+            .filter(|&c| c <= MAX_CELLS);
+        length = cells
+            .and_then(|c| length.checked_add(c))
+            .filter(|&l| l <= MAX_CELLS)
+            .ok_or_else(|| input(format!("the request's vector exceeds {MAX_CELLS} cells")))?;
+        marginals.push(attrs);
+    }
+    Ok(Query {
+        marginals,
+        sizes: compressed,
+        length,
+    })
+}
+
+/// 64-bit FNV-1a, a fingerprint of the request's public content for the Prio3 context.
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+/// The job context bound into every report of the round: job, round, purpose, the number of
+/// marginals k and σ² in clear (the two numbers the privacy claim rests on), and a fingerprint of
+/// the marginals and maps. A site's report verifies only at aggregators holding the same request:
+/// the helper, which takes σ² from the request it was given, cannot be made to add less noise
+/// than the sites agreed to without every report failing verification.
+pub(crate) fn job_context(request: &MeasurementRequest) -> Vec<u8> {
+    let detail = format!("{:?}|{:?}", request.marginals, request.maps);
+    format!(
+        "{}|{}|{:?}|k={}|s2={}/{}|{:016x}",
+        request.job_id,
+        request.round,
+        request.purpose,
+        request.marginals.len(),
+        request.sigma2.num,
+        request.sigma2.den,
+        fnv1a(detail.as_bytes())
+    )
+    .into_bytes()
+}
+
+/// The secure-aggregation parameters of a round: `length` cells of `bits` bits, totals bounded
+/// by the declared record count.
+pub(crate) fn params(request: &MeasurementRequest, bits: u32, length: usize) -> Result<AggregationParams> {
+    Ok(AggregationParams::new(
+        length,
+        bits as usize,
+        TotalBound::DeclaredCount,
+        &job_context(request),
+    )?)
+}
+
+/// The site's local counts of the concatenated marginals (each record adds 1 to one cell of each
+/// marginal), in current (merged) codes, row-major with the last attribute fastest.
+pub(crate) fn count(data: &Encoded, request: &MeasurementRequest, query: &Query) -> Result<Vec<u64>> {
+    let mut out = vec![0u64; query.length];
+    let mut offset = 0;
+    let maps: Vec<Option<&Vec<u32>>> = request.maps.iter().map(Option::as_ref).collect();
+    for attrs in &query.marginals {
+        for row in 0..data.n_rows() {
+            let mut cell = 0usize;
+            for &a in attrs {
+                let code = data
+                    .code(row, a)
+                    .ok_or_else(|| input(format!("row {row} has no code for attribute {a}")))?;
+                let merged = match maps[a] {
+                    Some(m) => *m
+                        .get(code)
+                        .ok_or_else(|| input(format!("code {code} of attribute {a} unmapped")))?
+                        as usize,
+                    None => code,
+                };
+                cell = cell * query.sizes[a] + merged;
+            }
+            out[offset + cell] += 1;
+        }
+        offset += attrs.iter().map(|&a| query.sizes[a]).product::<usize>();
+    }
+    Ok(out)
+}
