@@ -67,6 +67,7 @@ fn column_scores_match_sdmetrics() {
     // Missing shares are reported next to the KS score.
     let wbc = result.columns.iter().find(|c| c.column == "wbc").unwrap();
     assert!(wbc.real_missing > 0.0 && wbc.synthetic_missing > wbc.real_missing);
+    assert!((wbc.missing_difference() - (wbc.synthetic_missing - wbc.real_missing)).abs() < 1e-15);
 }
 
 #[test]
@@ -182,12 +183,19 @@ fn constant_column_skips_its_correlations_with_a_reason() {
 }
 
 #[test]
-fn empty_synthetic_table_is_an_error() {
+fn empty_synthetic_table_and_unusable_options_are_errors() {
     let (real, _) = fixtures();
     let empty = Table::new(real.dictionary().clone());
     let aligned = align(&real, &empty, None).unwrap();
     let err = fidelity(&aligned, &FidelityOptions::default()).unwrap_err();
     assert!(err.to_string().contains("synthetic table has no rows"), "{err}");
+    let (real, synthetic) = fixtures();
+    let options = FidelityOptions {
+        max_subsets_per_k: 0,
+        ..FidelityOptions::default()
+    };
+    let err = fidelity(&align(&real, &synthetic, None).unwrap(), &options).unwrap_err();
+    assert!(err.to_string().contains("max_subsets_per_k"), "{err}");
 }
 
 fn aml(patients: usize, seed: u64) -> Table {

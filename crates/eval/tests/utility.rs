@@ -182,3 +182,47 @@ fn unknown_identifier_and_empty_inputs_are_errors() {
     let err = utility(&align(&real, &empty, None).unwrap(), "SEX", 0).unwrap_err();
     assert!(err.to_string().contains("no rows"), "{err}");
 }
+
+mod properties {
+    use eval::utility::auc;
+    use proptest::prelude::*;
+
+    /// AUC by counting every (positive, negative) pair: 1 if the positive scores higher, ½ on a
+    /// tie.
+    fn brute_force(labels: &[bool], scores: &[f64]) -> f64 {
+        let (mut wins, mut pairs) = (0.0, 0.0);
+        for (i, &li) in labels.iter().enumerate() {
+            for (j, &lj) in labels.iter().enumerate() {
+                if li && !lj {
+                    pairs += 1.0;
+                    if scores[i] > scores[j] {
+                        wins += 1.0;
+                    } else if scores[i] == scores[j] {
+                        wins += 0.5;
+                    }
+                }
+            }
+        }
+        wins / pairs
+    }
+
+    proptest! {
+        #[test]
+        fn auc_is_the_pairwise_win_rate(rows in proptest::collection::vec((any::<bool>(), 0u8..8), 2..60)) {
+            let labels: Vec<bool> = rows.iter().map(|r| r.0).collect();
+            // Few distinct scores, so many ties.
+            let scores: Vec<f64> = rows.iter().map(|r| f64::from(r.1) / 4.0).collect();
+            let both = labels.iter().any(|&l| l) && labels.iter().any(|&l| !l);
+            match auc(&labels, &scores) {
+                None => prop_assert!(!both),
+                Some(a) => {
+                    prop_assert!(both);
+                    prop_assert!((a - brute_force(&labels, &scores)).abs() < 1e-12);
+                    let negated: Vec<f64> = scores.iter().map(|s| -s).collect();
+                    let b = auc(&labels, &negated).unwrap();
+                    prop_assert!((a + b - 1.0).abs() < 1e-12);
+                }
+            }
+        }
+    }
+}

@@ -17,6 +17,13 @@ pub enum ColumnMetric {
     TvComplement,
 }
 
+impl ColumnScore {
+    /// |synthetic_missing − real_missing|, in [0, 1], lower is better.
+    pub fn missing_difference(&self) -> f64 {
+        (self.synthetic_missing - self.real_missing).abs()
+    }
+}
+
 impl ColumnMetric {
     /// The metric's stable name in JSON: `"ks_complement"` or `"tv_complement"`.
     pub fn name(self) -> &'static str {
@@ -185,4 +192,36 @@ pub(crate) fn bin_label(attribute: &Attribute, code: usize) -> String {
         }),
     };
     label.unwrap_or_else(|| format!("code {code}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// sup |F_a − F_b| evaluated at every sample point.
+    fn brute_force(a: &[f64], b: &[f64]) -> f64 {
+        let cdf = |s: &[f64], x: f64| s.iter().filter(|&&v| v <= x).count() as f64 / s.len() as f64;
+        a.iter()
+            .chain(b)
+            .map(|&x| (cdf(a, x) - cdf(b, x)).abs())
+            .fold(0.0, f64::max)
+    }
+
+    #[test]
+    fn ks_statistic_is_the_largest_cdf_gap() {
+        assert_eq!(ks_statistic(vec![1.0, 2.0], vec![1.0, 2.0]), 0.0);
+        assert_eq!(ks_statistic(vec![1.0, 2.0], vec![3.0, 4.0]), 1.0);
+        let a = vec![3.0, 1.0, 1.0, 2.0, 5.0, 5.0, 5.0, 0.5];
+        let b = vec![1.0, 5.0, 4.0, 4.0, 2.0];
+        assert!((ks_statistic(a.clone(), b.clone()) - brute_force(&a, &b)).abs() < 1e-15);
+        // Deterministic pseudo-random samples with ties.
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        let mut x: u64 = 12345;
+        for i in 0..200 {
+            x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            let v = ((x >> 33) % 17) as f64;
+            if i % 3 == 0 { b.push(v + 1.0) } else { a.push(v) }
+        }
+        assert!((ks_statistic(a.clone(), b.clone()) - brute_force(&a, &b)).abs() < 1e-15);
+    }
 }

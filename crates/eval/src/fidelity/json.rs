@@ -24,7 +24,8 @@ impl Fidelity {
 }
 
 impl ColumnScore {
-    /// `{"column", "metric", "score", "real_missing", "synthetic_missing"}`.
+    /// `{"column", "metric", "score", "real_missing", "synthetic_missing",
+    /// "missing_difference"}`.
     pub fn to_json(&self) -> Value {
         json!({
             "column": self.column,
@@ -32,6 +33,7 @@ impl ColumnScore {
             "score": self.score,
             "real_missing": self.real_missing,
             "synthetic_missing": self.synthetic_missing,
+            "missing_difference": self.missing_difference(),
         })
     }
 }

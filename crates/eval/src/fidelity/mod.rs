@@ -125,6 +125,11 @@ impl Fidelity {
 /// value outside the dictionary's bounds, or an encoding option that cannot be used).
 pub fn fidelity(aligned: &Aligned, options: &FidelityOptions) -> Result<Fidelity> {
     check_not_empty(aligned)?;
+    if options.max_subsets_per_k == 0 {
+        return Err(Error::Input(
+            "FidelityOptions::max_subsets_per_k must be at least 1".into(),
+        ));
+    }
     let domain = Domain::from_dictionary(&aligned.dictionary, &options.encode)?;
     let real = encode(&domain, &aligned.real, "real")?;
     let synthetic = encode(&domain, &aligned.synthetic, "synthetic")?;
