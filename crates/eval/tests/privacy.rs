@@ -105,10 +105,11 @@ fn tpr_at_fpr_interpolates_the_roc_curve() {
     assert_eq!(vertical(0.5), 1.0);
 }
 
-/// AUCs of scikit-learn's `roc_auc_score` on fixed vectors (committed with the script that
-/// made them, `golden/privacy/make_auc_golden.py`).
+/// AUCs of scikit-learn's `roc_auc_score`, and TPRs at fixed FPRs read off scikit-learn's
+/// `roc_curve`, on fixed vectors (committed with the script that made them,
+/// `golden/privacy/make_auc_golden.py`).
 #[test]
-fn auc_matches_scikit_learn() {
+fn auc_and_tpr_match_scikit_learn() {
     let text = include_str!("../golden/privacy/auc.json");
     let golden: serde_json::Value = serde_json::from_str(text).unwrap();
     let cases = golden["cases"].as_array().unwrap();
@@ -142,6 +143,15 @@ fn auc_matches_scikit_learn() {
             "{}: {got} vs sklearn {expected}",
             case["name"]
         );
+        for point in case["tpr_at_fpr"].as_array().unwrap() {
+            let (f, expected) = (point[0].as_f64().unwrap(), point[1].as_f64().unwrap());
+            let got = tpr_at_fpr(&pos, &neg, f).unwrap();
+            assert!(
+                (got - expected).abs() < 1e-12,
+                "{} at FPR {f}: {got} vs {expected}",
+                case["name"]
+            );
+        }
     }
 }
 

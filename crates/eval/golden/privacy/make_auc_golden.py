@@ -1,4 +1,8 @@
-"""Golden AUC values for crates/eval/tests/privacy.rs, from scikit-learn's roc_auc_score.
+"""Golden AUC and TPR-at-FPR values for crates/eval/tests/privacy.rs, from scikit-learn.
+
+AUC: roc_auc_score. TPR at FPR f: on scikit-learn's roc_curve (drop_intermediate=False: one
+point per distinct threshold, from (0, 0)), linear interpolation between the last point with
+FPR <= f and the next one (the rule documented in crates/eval/src/privacy/roc.rs).
 
 Run: /work/venv-peers/bin/python crates/eval/golden/privacy/make_auc_golden.py
 Writes auc.json next to this script.
@@ -8,7 +12,17 @@ import os
 
 import numpy as np
 import sklearn
-from sklearn.metrics import roc_auc_score
+from sklearn.metrics import roc_auc_score, roc_curve
+
+FPRS = [0.0, 0.01, 0.1, 0.25, 0.5]
+
+
+def tpr_at_fpr(labels, scores, f):
+    fpr, tpr, _ = roc_curve(labels, scores, drop_intermediate=False)
+    i = int(np.searchsorted(fpr, f, side="right")) - 1
+    if i + 1 >= len(fpr):
+        return float(tpr[i])
+    return float(tpr[i] + (tpr[i + 1] - tpr[i]) * (f - fpr[i]) / (fpr[i + 1] - fpr[i]))
 
 rng = np.random.default_rng(20261128)
 cases = [
@@ -29,6 +43,7 @@ cases = [
 ]
 for c in cases:
     c["roc_auc_score"] = float(roc_auc_score(c["labels"], c["scores"]))
+    c["tpr_at_fpr"] = [[f, tpr_at_fpr(c["labels"], c["scores"], f)] for f in FPRS]
 
 out = {"generator": "make_auc_golden.py", "sklearn": sklearn.__version__, "cases": cases}
 path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "auc.json")
