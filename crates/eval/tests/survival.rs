@@ -260,7 +260,7 @@ fn separation_is_detected_and_reported_without_looping() {
         &events,
         &Design {
             names: vec!["x".into()],
-            x,
+            x: x.clone(),
             rows: 20,
         },
     );
@@ -276,6 +276,19 @@ fn separation_is_detected_and_reported_without_looping() {
     let j = fit.to_json();
     assert_eq!(j["log_likelihood"], Json::Null);
     assert_eq!(j["converged"], Json::Bool(false));
+    // With a second, ordinary covariate the separated one is still the one named.
+    let z: Vec<f64> = (0..20).map(|i| f64::from((i * 7) % 5)).collect();
+    let xz: Vec<f64> = x.iter().zip(&z).flat_map(|(a, b)| [*a, *b]).collect();
+    let fit = cox_fit(
+        &times,
+        &events,
+        &Design {
+            names: vec!["x".into(), "z".into()],
+            x: xz,
+            rows: 20,
+        },
+    );
+    assert_eq!(fit.diverging, vec!["x".to_string()], "{:?}", fit.problem);
 }
 
 #[test]
@@ -696,5 +709,66 @@ mod properties {
                 (x, y) => prop_assert_eq!(x.is_none(), y.is_none()),
             }
         }
+    }
+}
+
+mod exclusions {
+    use eval::survival::{TimeUnit, observations};
+    use std::sync::Arc;
+    use table::{Dictionary, Table, Value};
+
+    const DICT: &str = r#"
+format_version = 1
+name = "months"
+description = "integer status, times in months"
+missing_tokens = [""]
+
+[[column]]
+name = "t"
+type = "real"
+description = "months to death or last follow-up"
+unit = "months"
+missing = "allowed"
+
+[[column]]
+name = "dead"
+type = "integer"
+description = "0 alive, 1 dead"
+min = 0
+max = 1
+missing = "allowed"
+
+[[time_to_event]]
+name = "OS"
+time = "t"
+status = "dead"
+description = "overall survival"
+"#;
+
+    #[test]
+    fn missing_and_invalid_rows_are_counted_not_used() {
+        let dict = Arc::new(Dictionary::from_toml(DICT, "months.toml").unwrap_or_else(|e| panic!("{e}")));
+        let mut t = Table::new(dict.clone());
+        let rows = [
+            (Value::Real(3.0), Value::Int(1)),
+            (Value::Missing, Value::Int(1)),
+            (Value::Real(4.0), Value::Missing),
+            (Value::Real(-1.0), Value::Int(0)),
+            (Value::Real(5.0), Value::Int(2)),
+            (Value::Real(6.5), Value::Int(0)),
+        ];
+        for (time, status) in rows {
+            t.push_row(vec![time, status]).unwrap_or_else(|e| panic!("{e}"));
+        }
+        let obs = observations(&t, &dict.time_to_event[0]).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(obs.times, vec![3.0, 6.5]);
+        assert_eq!(obs.events, vec![true, false]);
+        assert_eq!(obs.rows, vec![0, 5]);
+        let e = obs.excluded;
+        assert_eq!((e.missing_time, e.missing_status, e.invalid, e.total()), (1, 1, 2, 4));
+        assert_eq!(obs.unit, Some(TimeUnit::Months));
+        assert_eq!(TimeUnit::Months.per_year(), 12.0);
+        assert_eq!(TimeUnit::parse("Days"), Some(TimeUnit::Days));
+        assert_eq!(TimeUnit::parse("10^9/L"), None);
     }
 }

@@ -14,7 +14,8 @@ pub const MIN_COX_EVENTS: usize = 5;
 /// Events per covariate below which the fit carries a warning (Peduzzi et al. 1995).
 pub const EVENTS_PER_VARIABLE: usize = 10;
 /// A coefficient larger than this, per standard deviation of its covariate (a hazard ratio
-/// above e^15 ≈ 3·10⁶ per SD), is taken as diverging: monotone likelihood (separation).
+/// above e^15 ≈ 3·10⁶ per SD) on two iterations in a row is taken as diverging: monotone
+/// likelihood (separation).
 pub const DIVERGENCE_LIMIT: f64 = 15.0;
 /// Newton–Raphson iterations before giving up.
 pub const MAX_ITERATIONS: usize = 100;
@@ -240,6 +241,7 @@ pub fn cox_fit(times: &[f64], events: &[bool], design: &Design) -> CoxFit {
 
     let mut beta = vec![0.0; p];
     let (mut ll, mut grad, mut hess) = efron(&x, p, times, events, &order, &beta);
+    let mut was_beyond = vec![false; p];
     loop {
         if fit.iterations >= MAX_ITERATIONS {
             fit.problem = Some(format!(
@@ -271,12 +273,16 @@ pub fn cox_fit(times: &[f64], events: &[bool], design: &Design) -> CoxFit {
         let gained = new.0 - ll;
         beta = cand;
         (ll, grad, hess) = new;
+        // Beyond the limit on two iterations in a row: one overshooting Newton step that the
+        // next step brings back is not separation.
+        let beyond: Vec<bool> = beta.iter().map(|b| b.abs() > DIVERGENCE_LIMIT).collect();
         fit.diverging = names
             .iter()
-            .zip(&beta)
-            .filter(|(_, b)| b.abs() > DIVERGENCE_LIMIT)
+            .zip(beyond.iter().zip(&was_beyond))
+            .filter(|(_, (now, before))| **now && **before)
             .map(|(n, _)| n.clone())
             .collect();
+        was_beyond = beyond;
         if !fit.diverging.is_empty() {
             fit.problem = Some(format!(
                 "separation (monotone likelihood): the coefficient of {} diverges, its hazard ratio is not estimable",
