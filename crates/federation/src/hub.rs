@@ -164,6 +164,16 @@ impl Hub {
         })
     }
 
+    /// The public sizes of the attributes (before any merging).
+    pub fn sizes(&self) -> &[usize] {
+        &self.sizes
+    }
+
+    /// Whether the hub adds noise.
+    pub fn noise(&self) -> Noise {
+        self.noise
+    }
+
     /// The job.
     pub fn announcement(&self) -> &JobAnnouncement {
         &self.announcement

@@ -45,11 +45,12 @@ fn to_synth(e: FederationError) -> synth::Error {
 }
 
 impl FederatedOracle {
-    /// An oracle spending at most `budget` (the job's ρ per site) over the federation `sim`,
-    /// whose attributes have public `sizes`. Refuses a simulation without noise: its releases
-    /// would not be differentially private.
-    pub fn new(sim: Simulation, sizes: Vec<usize>, budget: Rho, noise: Noise) -> crate::Result<Self> {
-        if noise != Noise::DiscreteGaussian {
+    /// An oracle spending at most `budget` (at most the job's ρ per site) over the federation
+    /// `sim`. Refuses a simulation without noise: its releases would not be differentially
+    /// private.
+    pub fn new(sim: Simulation, budget: Rho) -> crate::Result<Self> {
+        let sizes = sim.hub().sizes().to_vec();
+        if sim.hub().noise() != Noise::DiscreteGaussian {
             return Err(input("the federated oracle needs noise at the aggregators"));
         }
         if budget.get() > sim.hub().announcement().rho_per_site {

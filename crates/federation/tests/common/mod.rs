@@ -15,7 +15,18 @@ use rand_chacha::ChaCha20Rng;
 use table::Dictionary;
 use table::encode::{Domain, EncodeOptions, Encoded};
 
-pub const COLUMNS: &[&str] = &["AGE", "SEX", "NPM1", "FLT3_ITD", "TP53", "ELN 2022"];
+pub const COLUMNS: &[&str] = &[
+    "AGE",
+    "SEX",
+    "NPM1",
+    "FLT3_ITD",
+    "TP53",
+    "ELN 2022",
+    "complex",
+    "NORMAL_KARYOTYPE",
+    "Allogeneic HSCT",
+    "TIME TO HSCT",
+];
 pub const DATASET: &str = "aml-registry";
 pub const REQUESTER: &str = "researcher@synthema";
 

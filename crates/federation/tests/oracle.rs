@@ -1,0 +1,140 @@
+//! The federated oracle under the unchanged synthesizers: MST and AIM run over hub + helper +
+//! 3 sites, every site's ledger ends within its policy at (almost exactly) the job's budget, and
+//! the fitted model samples rule-abiding rows.
+
+mod common;
+
+use common::*;
+use dp::Rho;
+use federation::{FederatedOracle, Noise, PrivacyLedger};
+use rand::SeedableRng;
+use rand_chacha::ChaCha20Rng;
+use synth::aim::{AimOptions, aim};
+use synth::model::FittedModel;
+use synth::mst::mst;
+use synth::oracle::MeasurementOracle;
+use synth::sample::Compression;
+
+const JOB_RHO: f64 = 0.5;
+
+fn oracle(fx: &Fixture, faults: Vec<federation::Fault>) -> FederatedOracle {
+    let sim = simulation(fx, 2, JOB_RHO, 2.0, config(Noise::DiscreteGaussian, faults));
+    FederatedOracle::new(sim, Rho::new(JOB_RHO).unwrap()).unwrap()
+}
+
+fn check_spending(oracle: &FederatedOracle, contributors: usize) {
+    let spent = oracle.accountant().spent();
+    assert!(spent <= JOB_RHO && spent > 0.999 * JOB_RHO, "oracle spent {spent}");
+    check_ledgers(oracle.simulation());
+    let charged: Vec<f64> = oracle
+        .simulation()
+        .sites()
+        .iter()
+        .map(|s| s.ledger().committed(DATASET))
+        .collect();
+    // Each contributing site charged what it recomputed: at most the oracle's charge, and
+    // within rounding of it.
+    let full = charged
+        .iter()
+        .filter(|&&c| c <= spent * (1.0 + 1e-9) && c > 0.99 * spent)
+        .count();
+    assert_eq!(full, contributors, "ledgers {charged:?} vs oracle {spent}");
+}
+
+fn check_rows(fitted: &FittedModel) {
+    let mut rng = ChaCha20Rng::seed_from_u64(3);
+    let (rows, report) = fitted.sample(400, &mut rng).unwrap();
+    assert_eq!(rows.n_rows(), 400);
+    assert_eq!(report.rows, 400);
+    for r in 0..rows.n_rows() {
+        let row = rows.row(r);
+        for rule in &rows.dictionary().rules {
+            assert!(rule.holds(&row), "row {r} breaks {}", rule.source);
+        }
+    }
+}
+
+#[test]
+fn federated_mst_runs_unchanged_and_samples_rule_abiding_rows() {
+    let fx = fixture(3, 1500, 21);
+    assert!(!fx.dictionary.rules.is_empty(), "the fixture keeps clinical rules");
+    let mut oracle = oracle(&fx, vec![]);
+    let fit = mst(&mut oracle, 200).unwrap();
+    assert_eq!(fit.edges.len(), fx.domain.len() - 1);
+    // d one-way + (d − 1) selections + (d − 1) two-way marginals.
+    let d = fx.domain.len();
+    assert_eq!(oracle.rounds(), d + 2 * (d - 1));
+    check_spending(&oracle, 3);
+    let fitted = FittedModel {
+        dictionary: fx.dictionary.clone(),
+        domain: fx.domain.clone(),
+        compression: fit.compression,
+        model: fit.model,
+    };
+    check_rows(&fitted);
+}
+
+#[test]
+fn federated_aim_runs_unchanged_and_survives_a_dropout() {
+    let fx = fixture(3, 1500, 22);
+    // Site 3 vanishes at round 8 (a selection): the job continues with two sites.
+    let fault = federation::Fault::Drop {
+        site: 2,
+        round: 8,
+        step: federation::Step::Request,
+    };
+    let mut oracle = oracle(&fx, vec![fault]);
+    let mut options = AimOptions::all_k_way(fx.domain.len(), 2);
+    options.rounds = Some(12);
+    options.round_iters = 50;
+    options.final_iters = 200;
+    let fit = aim(&mut oracle, &options).unwrap();
+    assert!(!fit.selected.is_empty());
+    let spent = oracle.accountant().spent();
+    assert!(spent <= JOB_RHO && spent > 0.999 * JOB_RHO, "oracle spent {spent}");
+    check_ledgers(oracle.simulation());
+    let sim = oracle.simulation();
+    let dropped = sim.sites()[2].ledger().committed(DATASET);
+    let stayed = sim.sites()[0].ledger().committed(DATASET);
+    assert!(
+        dropped < stayed,
+        "the dropped site stopped paying: {dropped} vs {stayed}"
+    );
+    let fitted = FittedModel {
+        dictionary: fx.dictionary.clone(),
+        domain: fx.domain.clone(),
+        compression: Compression::none(fx.domain.len()),
+        model: fit.model,
+    };
+    check_rows(&fitted);
+}
+
+#[test]
+fn the_oracle_refuses_to_run_without_noise_or_beyond_the_job_budget() {
+    let fx = fixture(3, 300, 23);
+    let sim = simulation(&fx, 2, JOB_RHO, 2.0, config(Noise::DisabledForTests, vec![]));
+    assert!(FederatedOracle::new(sim, Rho::new(JOB_RHO).unwrap()).is_err());
+    let sim = simulation(&fx, 2, JOB_RHO, 2.0, config(Noise::DiscreteGaussian, vec![]));
+    assert!(FederatedOracle::new(sim, Rho::new(2.0 * JOB_RHO).unwrap()).is_err());
+}
+
+#[test]
+fn a_failed_round_stops_the_synthesizer_with_a_reason() {
+    let fx = fixture(3, 300, 24);
+    let faults = vec![
+        federation::Fault::Drop {
+            site: 0,
+            round: 2,
+            step: federation::Step::Request,
+        },
+        federation::Fault::Drop {
+            site: 1,
+            round: 2,
+            step: federation::Step::Request,
+        },
+    ];
+    let mut oracle = oracle(&fx, faults);
+    let err = mst(&mut oracle, 50).unwrap_err();
+    assert!(err.to_string().contains("round 2 failed"), "{err}");
+    check_ledgers(oracle.simulation());
+}
