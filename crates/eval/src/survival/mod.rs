@@ -136,11 +136,11 @@ impl Observations {
             excluded: Exclusions::default(),
             unit: self.unit,
         };
-        for k in 0..self.rows.len() {
-            if keep(self.rows[k]) {
-                out.times.push(self.times[k]);
-                out.events.push(self.events[k]);
-                out.rows.push(self.rows[k]);
+        for ((t, e), r) in self.times.iter().zip(&self.events).zip(&self.rows) {
+            if keep(*r) {
+                out.times.push(*t);
+                out.events.push(*e);
+                out.rows.push(*r);
             }
         }
         out
