@@ -494,7 +494,7 @@ fn nndr(nn: &Neighbours) -> Vec<f64> {
         .collect()
 }
 
-/// Mean of 0/1 (or ½) indicators; NaN when empty.
+/// Mean of the values (of 0/1 or ½ indicators: a share); NaN when empty.
 pub(crate) fn share(indicators: impl Iterator<Item = f64>) -> f64 {
     let (sum, n) = indicators.fold((0.0, 0usize), |(s, n), x| (s + x, n + 1));
     if n == 0 { f64::NAN } else { sum / n as f64 }
