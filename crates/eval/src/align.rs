@@ -27,9 +27,11 @@ pub fn align(real: &Table, synthetic: &Table, holdout: Option<&Table>) -> Result
         }
         match sd.column(&c.name) {
             None => Some("not in the synthetic data".into()),
-            Some(s) if s.kind != c.kind => {
-                Some(format!("{} in the real data but {} in the synthetic data", c.kind.name(), s.kind.name()))
-            }
+            Some(s) if s.kind != c.kind => Some(format!(
+                "{} in the real data but {} in the synthetic data",
+                c.kind.name(),
+                s.kind.name()
+            )),
             Some(_) => None,
         }
     };
@@ -45,10 +47,13 @@ pub fn align(real: &Table, synthetic: &Table, holdout: Option<&Table>) -> Result
     }
     let dictionary = Arc::new(rd.restrict(|c| keep(c).is_none()));
     if dictionary.columns.is_empty() {
-        return Err(Error::Input("the real and synthetic tables share no modelled column".into()));
+        return Err(Error::Input(
+            "the real and synthetic tables share no modelled column".into(),
+        ));
     }
     let project = |t: &Table, what: &str| {
-        t.project(dictionary.clone()).map_err(|e| Error::Input(format!("the {what} table does not fit: {e}")))
+        t.project(dictionary.clone())
+            .map_err(|e| Error::Input(format!("the {what} table does not fit: {e}")))
     };
     Ok(Aligned {
         real: project(real, "real")?,

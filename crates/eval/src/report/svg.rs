@@ -93,12 +93,22 @@ fn ticks(out: &mut String, s: &Scale, y_ticks: &[f64]) {
     }
     for k in 0..=4 {
         let v = s.x0 + (s.x1 - s.x0) * k as f64 / 4.0;
-        let _ = write!(out, r#"<text x="{:.1}" y="{}" text-anchor="middle" font-size="9">{}</text>"#, s.x(v), H - B + 12.0, short(v));
+        let _ = write!(
+            out,
+            r#"<text x="{:.1}" y="{}" text-anchor="middle" font-size="9">{}</text>"#,
+            s.x(v),
+            H - B + 12.0,
+            short(v)
+        );
     }
 }
 
 fn short(v: f64) -> String {
-    if v.abs() >= 100.0 || v == v.trunc() { format!("{v:.0}") } else { format!("{v:.2}") }
+    if v.abs() >= 100.0 || v == v.trunc() {
+        format!("{v:.0}")
+    } else {
+        format!("{v:.2}")
+    }
 }
 
 /// A step curve with an optional confidence band: points (t, s, lo, hi), sorted by t.
@@ -110,8 +120,16 @@ pub struct Steps<'a> {
 
 /// Kaplan–Meier-style step curves on [0, 1].
 pub fn step_chart(title: &str, x_label: &str, series: &[Steps<'_>]) -> String {
-    let x1 = series.iter().flat_map(|s| s.points.iter().map(|p| p.0)).fold(0.0, f64::max);
-    let s = Scale { x0: 0.0, x1, y0: 0.0, y1: 1.0 };
+    let x1 = series
+        .iter()
+        .flat_map(|s| s.points.iter().map(|p| p.0))
+        .fold(0.0, f64::max);
+    let s = Scale {
+        x0: 0.0,
+        x1,
+        y0: 0.0,
+        y1: 1.0,
+    };
     let mut out = String::new();
     frame(&mut out, title, x_label, "survival");
     ticks(&mut out, &s, &[0.0, 0.25, 0.5, 0.75, 1.0]);
@@ -135,14 +153,22 @@ pub fn step_chart(title: &str, x_label: &str, series: &[Steps<'_>]) -> String {
             prev_lo = lo;
         }
         let _ = write!(band, "{:.1},{:.1}", s.x(0.0), s.y(1.0));
-        let _ = write!(out, r#"<polygon points="{band}" fill="{}" fill-opacity="0.15" stroke="none"/>"#, ser.colour);
+        let _ = write!(
+            out,
+            r#"<polygon points="{band}" fill="{}" fill-opacity="0.15" stroke="none"/>"#,
+            ser.colour
+        );
         let mut line = format!("{:.1},{:.1} ", s.x(0.0), s.y(1.0));
         let mut prev = 1.0;
         for &(t, v, _, _) in ser.points {
             let _ = write!(line, "{:.1},{:.1} {:.1},{:.1} ", s.x(t), s.y(prev), s.x(t), s.y(v));
             prev = v;
         }
-        let _ = write!(out, r#"<polyline points="{line}" fill="none" stroke="{}" stroke-width="1.6"/>"#, ser.colour);
+        let _ = write!(
+            out,
+            r#"<polyline points="{line}" fill="none" stroke="{}" stroke-width="1.6"/>"#,
+            ser.colour
+        );
     }
     let items: Vec<(&str, &str)> = series.iter().map(|s| (s.label, s.colour)).collect();
     legend(&mut out, &items);
@@ -153,13 +179,24 @@ pub fn step_chart(title: &str, x_label: &str, series: &[Steps<'_>]) -> String {
 /// Grouped bars of shares per category: `(label, real, synthetic)`.
 pub fn bar_chart(title: &str, bars: &[(String, f64, f64)]) -> String {
     let y1 = bars.iter().map(|b| b.1.max(b.2)).fold(0.0, f64::max).max(1e-9);
-    let s = Scale { x0: 0.0, x1: bars.len().max(1) as f64, y0: 0.0, y1 };
+    let s = Scale {
+        x0: 0.0,
+        x1: bars.len().max(1) as f64,
+        y0: 0.0,
+        y1,
+    };
     let mut out = String::new();
     frame(&mut out, title, "", "share");
     let third = (y1 / 2.0 * 100.0).round() / 100.0;
     for v in [0.0, third, (y1 * 100.0).floor() / 100.0] {
         let y = s.y(v);
-        let _ = write!(out, r##"<line x1="{L}" y1="{y:.1}" x2="{}" y2="{y:.1}" stroke="#ddd"/><text x="{}" y="{:.1}" text-anchor="end" font-size="9">{v}</text>"##, W - R, L - 4.0, y + 3.0);
+        let _ = write!(
+            out,
+            r##"<line x1="{L}" y1="{y:.1}" x2="{}" y2="{y:.1}" stroke="#ddd"/><text x="{}" y="{:.1}" text-anchor="end" font-size="9">{v}</text>"##,
+            W - R,
+            L - 4.0,
+            y + 3.0
+        );
     }
     let slot = (W - L - R) / bars.len().max(1) as f64;
     for (i, (label, real, synth)) in bars.iter().enumerate() {
@@ -244,13 +281,25 @@ mod tests {
     #[test]
     fn charts_are_well_formed_and_escaped() {
         let pts = [(0.0, 1.0, 1.0, 1.0), (10.0, 0.8, 0.7, 0.9), (20.0, 0.5, 0.4, 0.6)];
-        let svg = step_chart("OS <all>", "days", &[Steps { label: "real", colour: REAL, points: &pts }]);
+        let svg = step_chart(
+            "OS <all>",
+            "days",
+            &[Steps {
+                label: "real",
+                colour: REAL,
+                points: &pts,
+            }],
+        );
         assert!(svg.starts_with("<svg") && svg.ends_with("</svg>"));
         assert!(svg.contains("OS &lt;all&gt;"));
         assert!(!svg.contains("NaN"));
         let bars = bar_chart("ELN", &[("fav".into(), 0.3, 0.35), ("adv".into(), 0.7, 0.65)]);
         assert_eq!(bars.matches("<rect").count(), 1 + 4 + 2);
-        let heat = heat_map("pairs", &["a".into(), "b".into()], &[vec![None, Some(0.5)], vec![Some(0.5), None]]);
+        let heat = heat_map(
+            "pairs",
+            &["a".into(), "b".into()],
+            &[vec![None, Some(0.5)], vec![Some(0.5), None]],
+        );
         assert!(heat.contains("not computed") && heat.contains("rgb(255,127,127)"));
     }
 }

@@ -30,8 +30,13 @@ pub fn read_records<R: Read>(reader: R, source_name: &str, opts: &CsvOptions) ->
         .quote(opts.quote)
         .double_quote(true)
         .from_reader(decoder);
-    let mut records =
-        Records { source_name: source_name.into(), csv, record: ::csv::StringRecord::new(), width: 0, done: false };
+    let mut records = Records {
+        source_name: source_name.into(),
+        csv,
+        record: ::csv::StringRecord::new(),
+        width: 0,
+        done: false,
+    };
     let header = match records.next_raw() {
         Some(Ok((_, fields))) => fields,
         Some(Err(e)) => return Err(e),
@@ -73,7 +78,11 @@ impl<R: Read> Records<R> {
                     },
                     _ => (line, text),
                 };
-                Some(Err(Error::Data { source_name: self.source_name.clone(), line, message }))
+                Some(Err(Error::Data {
+                    source_name: self.source_name.clone(),
+                    line,
+                    message,
+                }))
             }
         }
     }
@@ -105,7 +114,10 @@ mod tests {
     #[test]
     fn header_records_and_ragged_rows() {
         let data = "a;b\n1;2\n\"x\ny\";3\n4\n";
-        let opts = CsvOptions { delimiter: b';', ..CsvOptions::default() };
+        let opts = CsvOptions {
+            delimiter: b';',
+            ..CsvOptions::default()
+        };
         let (header, mut records) = read_records(data.as_bytes(), "t.csv", &opts).unwrap();
         assert_eq!(header, ["a", "b"]);
         assert_eq!(records.next().unwrap().unwrap(), ["1", "2"]);
@@ -118,7 +130,10 @@ mod tests {
 
     #[test]
     fn latin1_and_empty_files() {
-        let opts = CsvOptions { encoding: super::super::TextEncoding::Latin1, ..CsvOptions::default() };
+        let opts = CsvOptions {
+            encoding: super::super::TextEncoding::Latin1,
+            ..CsvOptions::default()
+        };
         let (header, mut records) = read_records(&b"nom\ncaf\xe9\n"[..], "l.csv", &opts).unwrap();
         assert_eq!(header, ["nom"]);
         assert_eq!(records.next().unwrap().unwrap(), ["café"]);
