@@ -18,7 +18,7 @@ use secagg::{AggregateShare, Leader, LeaderInput, LeaderOutput, ReportId, Report
 
 use crate::msg::{
     HelperInstruction, HelperReply, JobAnnouncement, MeasurementRequest, Message, Purpose, Refusal, Round,
-    RoundFailure, RoundResult, SiteId, WireRational, from_hex, to_hex,
+    RoundFailure, RoundResult, ScoreQuery, SiteId, WireRational, from_hex, to_hex,
 };
 use crate::noise::{AggregatorNoise, Noise};
 use crate::query::{check, params};
@@ -212,14 +212,16 @@ impl Hub {
         self.round.is_some()
     }
 
-    /// Opens the next round over `marginals` (attribute lists) with the public code `maps` and
-    /// σ² per aggregator. Fails with [`FederationError::RoundFailed`] when fewer active sites
-    /// than the job's minimum remain: the job cannot continue.
+    /// Opens the next round over `marginals` (attribute lists) with the public code `maps`, the
+    /// score query of a [`Purpose::Scores`] round, and σ² per aggregator. Fails with
+    /// [`FederationError::RoundFailed`] when fewer active sites than the job's minimum remain:
+    /// the job cannot continue.
     pub fn open_round(
         &mut self,
         purpose: Purpose,
         marginals: &[Vec<usize>],
         maps: &[Option<Vec<u32>>],
+        scores: Option<ScoreQuery>,
         sigma2: Rational,
         what: &str,
     ) -> Result<Vec<HubOutput>> {
@@ -263,6 +265,7 @@ impl Hub {
             maps,
             sigma2: WireRational::from(sigma2),
             what: what.to_owned(),
+            scores,
         };
         let query = check(&request, &self.sizes)?;
         let params = params(&request, self.announcement.bits, query.length)?;

@@ -38,7 +38,7 @@ pub use hub::{Hub, HubInput, HubOutput, RoundRelease};
 pub use ledger::{InMemoryLedger, PrivacyLedger, Reservation};
 pub use msg::{JobId, Method, Purpose, RefusalReason, Round, SiteId};
 pub use noise::{Noise, aggregator_sigma2, rho_of_request};
-pub use oracle::FederatedOracle;
+pub use oracle::{FederatedOracle, Selection};
 pub use simulation::{Fault, SimEvent, Simulation, SimulationConfig, Step};
 pub use site::{SiteNode, SiteOutput, SitePolicy};
 

@@ -15,6 +15,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::{FederationError, Result};
 
+/// Fixed-point scale of [`ScoreQuery::models`]: a value v stands for v / 1024 expected records.
+pub const MODEL_SCALE: u64 = 1024;
+
 /// Format version of every message this crate writes and accepts.
 pub const WIRE_VERSION: u32 = 1;
 
@@ -72,6 +75,23 @@ pub enum Purpose {
     Measurement,
     /// The candidates' marginals of one private selection ("noisy-measure then select").
     Selection,
+    /// The candidates' summed local scores of one private selection (see [`ScoreQuery`]).
+    Scores,
+}
+
+/// For [`Purpose::Scores`]: the public model each site scores its local marginals against.
+///
+/// Site s with n_s records reports, per candidate c, `⌊q·‖x_{s,c} − (n_s/N_c)·m_c‖₁⌋` where
+/// `m_c` is the model's expected counts over c (total `N_c`) and `q` the resolution.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScoreQuery {
+    /// The model's expected counts per candidate (same layout as the marginal), in fixed point:
+    /// units of 1/[`MODEL_SCALE`] of a count (integers, so that every party binds exactly the
+    /// same request into the Prio3 context).
+    pub models: Vec<Vec<u64>>,
+    /// Quantisation: score units per count (1 ≤ q ≤ 64).
+    pub resolution: u32,
 }
 
 /// An exact positive rational `num/den` (the noise variance σ² per aggregator).
@@ -139,7 +159,7 @@ pub struct JobAcceptance {
 /// Hub → sites (and → helper inside [`HelperInstruction::Open`]): one round's query. A
 /// selection request has purpose [`Purpose::Selection`] and several marginals; a measurement
 /// request one. The concatenated vector of all `marginals` is secret-shared.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MeasurementRequest {
     /// The job.
@@ -157,6 +177,8 @@ pub struct MeasurementRequest {
     pub sigma2: WireRational,
     /// What the synthesizer asked for (audit text).
     pub what: String,
+    /// For [`Purpose::Scores`] only: the public models to score against.
+    pub scores: Option<ScoreQuery>,
 }
 
 /// Site → one aggregator: that aggregator's secret share of the site's report for a round.
@@ -238,7 +260,7 @@ pub struct RoundFailure {
 }
 
 /// Hub (leader) → helper.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum HelperInstruction {
     /// Open a round: the helper checks the request itself and derives its noise from it.
@@ -424,6 +446,10 @@ mod tests {
             maps: vec![None, Some(vec![0, 0, 1]), None],
             sigma2: WireRational { num: 25, den: 2 },
             what: "AIM round 1 selection".into(),
+            scores: Some(ScoreQuery {
+                models: vec![vec![512, 1280], vec![3072]],
+                resolution: 4,
+            }),
         }
     }
 

@@ -22,7 +22,7 @@
 use rand_chacha::ChaCha20Rng;
 use secagg::NoiseSource;
 
-use crate::msg::MeasurementRequest;
+use crate::msg::{MeasurementRequest, Purpose};
 use crate::{Result, input};
 use dp::{DiscreteGaussian, GaussianMechanism, Rational, Rho};
 
@@ -36,35 +36,53 @@ pub enum Noise {
     DisabledForTests,
 }
 
-/// The σ² each aggregator uses so that its noise alone makes the release of `marginals`
-/// concatenated marginals (L2 sensitivity √k) ρ-zCDP: the smallest dyadic `σ² ≥ k/(2ρ)`.
-///
-/// Computed as `dp::GaussianMechanism::new(ρ/k, 1)`, with ρ/k rounded **down** so that the
-/// noise is never below what the claim needs.
-pub fn aggregator_sigma2(rho: Rho, marginals: usize) -> Result<Rational> {
-    if marginals == 0 {
+/// The squared L2 sensitivity Δ² of a request's vector under add/remove-one-record:
+/// k for k concatenated marginals ([`Purpose::Measurement`], [`Purpose::Selection`]), and
+/// k·(2q + 1)² for k quantised local scores of resolution q ([`Purpose::Scores`]: one record moves
+/// its site's score `‖x_s − (n_s/N)·m‖₁` by at most 2 — one count, plus the model scaled by one
+/// more record, of L1 norm 1 — so the quantised score by at most 2q + 1).
+pub fn squared_sensitivity(request: &MeasurementRequest) -> Result<u64> {
+    let k = request.marginals.len() as u64;
+    if k == 0 {
         return Err(input("a request needs at least one marginal"));
     }
-    let k = marginals as f64;
+    match (request.purpose, &request.scores) {
+        (Purpose::Measurement | Purpose::Selection, None) => Ok(k),
+        (Purpose::Scores, Some(scores)) if (1..=64).contains(&scores.resolution) => {
+            let per = 2 * u64::from(scores.resolution) + 1;
+            Ok(k * per * per)
+        }
+        _ => Err(input(
+            "score requests, and only they, carry a score query of resolution 1..=64",
+        )),
+    }
+}
+
+/// The σ² each aggregator uses so that its noise alone makes the release of a vector of squared
+/// L2 sensitivity Δ² ρ-zCDP: the smallest dyadic `σ² ≥ Δ²/(2ρ)`.
+///
+/// Computed as `dp::GaussianMechanism::new(ρ/Δ², 1)`, with ρ/Δ² rounded **down** so that the
+/// noise is never below what the claim needs.
+pub fn aggregator_sigma2(rho: Rho, squared_sensitivity: u64) -> Result<Rational> {
+    if squared_sensitivity == 0 {
+        return Err(input("a sensitivity must be positive"));
+    }
+    let k = squared_sensitivity as f64;
     let mut per = rho.get() / k;
-    // Round ρ/k down: if per·k came out above ρ, step down until it does not.
+    // Round ρ/Δ² down: if per·Δ² came out above ρ, step down until it does not.
     while per * k > rho.get() {
         per = per.next_down();
     }
     Ok(GaussianMechanism::new(Rho::new(per)?, 1)?.sigma2())
 }
 
-/// The zCDP cost `k/(2σ²)` of a request with k marginals and per-aggregator variance σ² (exact
-/// rational `num/den`), rounded up to the next `f64`. This is what a site charges.
+/// The zCDP cost `Δ²/(2σ²)` of a request (σ² the exact rational `num/den` per aggregator, Δ² from
+/// [`squared_sensitivity`]), rounded up to the next `f64`. This is what a site charges.
 pub fn rho_of_request(request: &MeasurementRequest) -> Result<Rho> {
     let sigma2 = request.sigma2.to_rational()?;
-    let k = request.marginals.len() as u64;
-    if k == 0 {
-        return Err(input("a request needs at least one marginal"));
-    }
-    // ρ = k·den / (2·num), each factor below 2^49·2^32, computed in f64 then rounded up.
+    let delta2 = squared_sensitivity(request)?;
     let num = 2.0 * sigma2.num() as f64;
-    let den = k as f64 * sigma2.den() as f64;
+    let den = delta2 as f64 * sigma2.den() as f64;
     Ok(Rho::new((den / num).next_up())?)
 }
 
@@ -92,7 +110,7 @@ impl NoiseSource for AggregatorNoise<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::msg::{JobId, Purpose, Round, WireRational};
+    use crate::msg::{JobId, Round, ScoreQuery, WireRational};
 
     fn request(marginals: usize, sigma2: Rational) -> MeasurementRequest {
         MeasurementRequest {
@@ -103,6 +121,7 @@ mod tests {
             maps: vec![None],
             sigma2: WireRational::from(sigma2),
             what: String::new(),
+            scores: None,
         }
     }
 
@@ -110,12 +129,28 @@ mod tests {
     fn the_site_recomputes_at_most_the_requested_rho() {
         for (rho, k) in [(0.5, 1), (0.01, 7), (1e-4, 45), (2.0, 3)] {
             let rho = Rho::new(rho).unwrap();
-            let sigma2 = aggregator_sigma2(rho, k).unwrap();
+            let sigma2 = aggregator_sigma2(rho, k as u64).unwrap();
             assert!(sigma2.to_f64() >= k as f64 / (2.0 * rho.get()));
             let charged = rho_of_request(&request(k, sigma2)).unwrap().get();
             assert!(charged <= rho.get() * (1.0 + 1e-9), "{charged} vs {}", rho.get());
             assert!(charged >= rho.get() * 0.999, "{charged} vs {}", rho.get());
         }
+    }
+
+    #[test]
+    fn score_requests_cost_their_quantised_sensitivity() {
+        let rho = Rho::new(0.01).unwrap();
+        let mut r = request(3, Rational::integer(1).unwrap());
+        r.purpose = Purpose::Scores;
+        assert!(squared_sensitivity(&r).is_err(), "a score request needs its query");
+        r.scores = Some(ScoreQuery {
+            models: vec![vec![1]; 3],
+            resolution: 4,
+        });
+        assert_eq!(squared_sensitivity(&r).unwrap(), 3 * 81);
+        r.sigma2 = WireRational::from(aggregator_sigma2(rho, 3 * 81).unwrap());
+        let charged = rho_of_request(&r).unwrap().get();
+        assert!(charged <= 0.01 * (1.0 + 1e-9) && charged > 0.0099, "{charged}");
     }
 
     #[test]

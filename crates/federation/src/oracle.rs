@@ -22,10 +22,25 @@
 use dp::{Accountant, Epsilon, ExponentialMechanism, GaussianMechanism, Rho};
 use synth::oracle::{Candidate, MeasurementOracle, NoisyMarginal, RESOLUTION};
 
-use crate::msg::Purpose;
+use crate::msg::{MODEL_SCALE, Purpose, ScoreQuery};
 use crate::noise::{Noise, aggregator_sigma2};
 use crate::simulation::Simulation;
 use crate::{FederationError, input};
+
+/// How [`FederatedOracle`] answers `select` (both charge ε²/8 at every site).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Selection {
+    /// Measure the candidates' marginals together (L2 sensitivity √k) and select on the noisy
+    /// L1 errors: unbiased scores, but the noise of every cell adds up in each score.
+    NoisyMarginals,
+    /// Secure-sum each site's quantised local score `‖x_s − (n_s/N)·x̂‖₁` (per-candidate
+    /// sensitivity 2q + 1 at resolution q) and select on the noisy sums: one noise draw per
+    /// candidate, but the sum of local errors over-states the union's error where sites differ.
+    SummedLocalScores {
+        /// Score units per count (1..=64).
+        resolution: u32,
+    },
+}
 
 /// The federated oracle over a [`Simulation`] (the services will drive real nodes the same way).
 pub struct FederatedOracle {
@@ -35,6 +50,7 @@ pub struct FederatedOracle {
     sizes: Vec<usize>,
     maps: Vec<Option<Vec<u32>>>,
     rounds: usize,
+    selection: Selection,
 }
 
 fn to_synth(e: FederationError) -> synth::Error {
@@ -67,7 +83,14 @@ impl FederatedOracle {
             original: sizes.clone(),
             sizes,
             rounds: 0,
+            selection: Selection::SummedLocalScores { resolution: 4 },
         })
+    }
+
+    /// Chooses how `select` is answered (the default is summed local scores at resolution 4).
+    pub fn with_selection(mut self, selection: Selection) -> Self {
+        self.selection = selection;
+        self
     }
 
     /// The federation.
@@ -161,27 +184,76 @@ impl MeasurementOracle for FederatedOracle {
         }
         // The charge of the central selection with the same ε (ε²/8, rounded up).
         let rho = ExponentialMechanism::new(epsilon, RESOLUTION as u64 + 2)?.rho()?;
-        let sigma2 = aggregator_sigma2(rho, candidates.len()).map_err(to_synth)?;
-        self.accountant.spend(rho, what)?;
-        self.rounds += 1;
         let marginals: Vec<Vec<usize>> = candidates.iter().map(|c| c.attrs.to_vec()).collect();
-        let release = self
-            .sim
-            .run_round(Purpose::Selection, &marginals, &self.maps, sigma2, what)
-            .map_err(to_synth)?;
-        let sigma_total = (2.0 * sigma2.to_f64()).sqrt();
-        let bias_per_cell = (2.0 / std::f64::consts::PI).sqrt() * sigma_total;
-        let mut offset = 0;
+        let k = candidates.len() as u64;
+        let scores: Vec<f64> = match self.selection {
+            Selection::NoisyMarginals => {
+                let sigma2 = aggregator_sigma2(rho, k).map_err(to_synth)?;
+                self.accountant.spend(rho, what)?;
+                self.rounds += 1;
+                let release = self
+                    .sim
+                    .run_round(Purpose::Selection, &marginals, &self.maps, sigma2, what)
+                    .map_err(to_synth)?;
+                let sigma_total = (2.0 * sigma2.to_f64()).sqrt();
+                let bias_per_cell = (2.0 / std::f64::consts::PI).sqrt() * sigma_total;
+                let mut offset = 0;
+                let mut scores = Vec::with_capacity(candidates.len());
+                for c in candidates {
+                    let cells = c.model.len();
+                    let noisy = release
+                        .values
+                        .get(offset..offset + cells)
+                        .ok_or_else(|| synth::Error::Input("the selection release is too short".into()))?;
+                    offset += cells;
+                    let l1: f64 = noisy.iter().zip(c.model).map(|(&y, &m)| (y as f64 - m).abs()).sum();
+                    scores.push(c.weight * (l1 - c.penalty - bias_per_cell * cells as f64));
+                }
+                scores
+            }
+            Selection::SummedLocalScores { resolution } => {
+                let per = 2 * u64::from(resolution) + 1;
+                let sigma2 = aggregator_sigma2(rho, k * per * per).map_err(to_synth)?;
+                self.accountant.spend(rho, what)?;
+                self.rounds += 1;
+                let query = ScoreQuery {
+                    // Fixed point, rounded; a model of zero total gets one unit in its first
+                    // cell (scores stay well defined; the choice is post-processing anyway).
+                    models: candidates
+                        .iter()
+                        .map(|c| {
+                            let mut m: Vec<u64> = c
+                                .model
+                                .iter()
+                                .map(|&v| (v.max(0.0) * MODEL_SCALE as f64).round() as u64)
+                                .collect();
+                            if m.iter().all(|&v| v == 0)
+                                && let Some(first) = m.first_mut()
+                            {
+                                *first = 1;
+                            }
+                            m
+                        })
+                        .collect(),
+                    resolution,
+                };
+                let release = self
+                    .sim
+                    .run_scores(&marginals, &self.maps, query, sigma2, what)
+                    .map_err(to_synth)?;
+                if release.values.len() != candidates.len() {
+                    return Err(synth::Error::Input("the score release has the wrong length".into()));
+                }
+                let q = f64::from(resolution);
+                candidates
+                    .iter()
+                    .zip(&release.values)
+                    .map(|(c, &v)| c.weight * (v as f64 / q - c.penalty))
+                    .collect()
+            }
+        };
         let mut best = (0, f64::NEG_INFINITY);
-        for (i, c) in candidates.iter().enumerate() {
-            let cells = c.model.len();
-            let noisy = release
-                .values
-                .get(offset..offset + cells)
-                .ok_or_else(|| synth::Error::Input("the selection release is too short".into()))?;
-            offset += cells;
-            let l1: f64 = noisy.iter().zip(c.model).map(|(&y, &m)| (y as f64 - m).abs()).sum();
-            let score = c.weight * (l1 - c.penalty - bias_per_cell * cells as f64);
+        for (i, &score) in scores.iter().enumerate() {
             if score > best.1 {
                 best = (i, score);
             }

@@ -78,11 +78,65 @@ pub(crate) fn check(request: &MeasurementRequest, sizes: &[usize]) -> Result<Que
             .ok_or_else(|| input(format!("the request's vector exceeds {MAX_CELLS} cells")))?;
         marginals.push(attrs);
     }
+    if request.purpose == Purpose::Scores {
+        let scores = request
+            .scores
+            .as_ref()
+            .ok_or_else(|| input("a score request carries no score query"))?;
+        if scores.models.len() != marginals.len() || !(1..=64).contains(&scores.resolution) {
+            return Err(input(format!(
+                "{} models for {} candidates, resolution {} (1..=64)",
+                scores.models.len(),
+                marginals.len(),
+                scores.resolution
+            )));
+        }
+        for (attrs, model) in marginals.iter().zip(&scores.models) {
+            let cells: usize = attrs.iter().map(|&a| compressed[a]).product();
+            // Non-negative expected counts (u64) with a positive total: the score's sensitivity
+            // bound (the scaled model moves by L1 norm 1 per record) needs exactly that.
+            let total = model.iter().try_fold(0u64, |acc, &v| acc.checked_add(v));
+            if model.len() != cells || !matches!(total, Some(t) if t > 0) {
+                return Err(input(format!(
+                    "model of candidate {attrs:?}: {} cells for {cells}, or a total that is zero or overflows",
+                    model.len()
+                )));
+            }
+        }
+        length = marginals.len();
+    } else if request.scores.is_some() {
+        return Err(input("only a score request carries a score query"));
+    }
     Ok(Query {
         marginals,
         sizes: compressed,
         length,
     })
+}
+
+/// The site's quantised local scores `⌊q·‖x_{s,c} − (n_s/N_c)·m_c‖₁⌋`, one per candidate.
+fn local_scores(data: &Encoded, request: &MeasurementRequest, query: &Query) -> Result<Vec<u64>> {
+    let scores = request
+        .scores
+        .as_ref()
+        .ok_or_else(|| input("a score request carries no score query"))?;
+    let counts = marginal_counts(data, request, query)?;
+    let n = data.n_rows() as f64;
+    let q = f64::from(scores.resolution);
+    let mut out = Vec::with_capacity(query.marginals.len());
+    let mut offset = 0;
+    for model in &scores.models {
+        let total = model.iter().map(|&m| m as f64).sum::<f64>();
+        let local = &counts[offset..offset + model.len()];
+        offset += model.len();
+        let l1: f64 = local
+            .iter()
+            .zip(model)
+            .map(|(&x, &m)| (x as f64 - m as f64 * n / total).abs())
+            .sum();
+        out.push((l1 * q).floor() as u64);
+    }
+    Ok(out)
 }
 
 /// 64-bit FNV-1a, a fingerprint of the request's public content for the Prio3 context.
@@ -98,9 +152,10 @@ fn fnv1a(bytes: &[u8]) -> u64 {
 /// the helper, which takes σ² from the request it was given, cannot be made to add less noise
 /// than the sites agreed to without every report failing verification.
 pub(crate) fn job_context(request: &MeasurementRequest) -> Vec<u8> {
-    let detail = format!("{:?}|{:?}", request.marginals, request.maps);
+    let detail = format!("{:?}|{:?}|{:?}", request.marginals, request.maps, request.scores);
+    let q = request.scores.as_ref().map_or(0, |s| s.resolution);
     format!(
-        "{}|{}|{:?}|k={}|s2={}/{}|{:016x}",
+        "{}|{}|{:?}|k={}|q={q}|s2={}/{}|{:016x}",
         request.job_id,
         request.round,
         request.purpose,
@@ -112,21 +167,39 @@ pub(crate) fn job_context(request: &MeasurementRequest) -> Vec<u8> {
     .into_bytes()
 }
 
-/// The secure-aggregation parameters of a round: `length` cells of `bits` bits, totals bounded
-/// by the declared record count.
+/// The secure-aggregation parameters of a round: `length` cells of `bits` bits; counts are bounded
+/// by the declared record count, scores only cell by cell.
 pub(crate) fn params(request: &MeasurementRequest, bits: u32, length: usize) -> Result<AggregationParams> {
+    let bound = match request.purpose {
+        Purpose::Measurement | Purpose::Selection => TotalBound::DeclaredCount,
+        Purpose::Scores => TotalBound::CellsOnly,
+    };
     Ok(AggregationParams::new(
         length,
         bits as usize,
-        TotalBound::DeclaredCount,
+        bound,
         &job_context(request),
     )?)
 }
 
+/// What a site shares for `request`: the counts of the concatenated marginals, or the quantised
+/// local scores for a score request.
+pub(crate) fn count(data: &Encoded, request: &MeasurementRequest, query: &Query) -> Result<Vec<u64>> {
+    match request.purpose {
+        Purpose::Scores => local_scores(data, request, query),
+        Purpose::Measurement | Purpose::Selection => marginal_counts(data, request, query),
+    }
+}
+
 /// The site's local counts of the concatenated marginals (each record adds 1 to one cell of each
 /// marginal), in current (merged) codes, row-major with the last attribute fastest.
-pub(crate) fn count(data: &Encoded, request: &MeasurementRequest, query: &Query) -> Result<Vec<u64>> {
-    let mut out = vec![0u64; query.length];
+fn marginal_counts(data: &Encoded, request: &MeasurementRequest, query: &Query) -> Result<Vec<u64>> {
+    let cells: usize = query
+        .marginals
+        .iter()
+        .map(|attrs| attrs.iter().map(|&a| query.sizes[a]).product::<usize>())
+        .sum();
+    let mut out = vec![0u64; cells];
     let mut offset = 0;
     let maps: Vec<Option<&Vec<u32>>> = request.maps.iter().map(Option::as_ref).collect();
     for attrs in &query.marginals {

@@ -16,7 +16,9 @@ use secagg::{ReportId, VerifyKey, share};
 use crate::aggregator::{HelperNode, HelperNodeInput};
 use crate::hub::{Hub, HubInput, HubOutput, RejectedUpload, RoundRelease};
 use crate::ledger::InMemoryLedger;
-use crate::msg::{self, JobAnnouncement, MeasurementRequest, Message, Purpose, Refusal, RoundFailure, SiteId};
+use crate::msg::{
+    self, JobAnnouncement, MeasurementRequest, Message, Purpose, Refusal, RoundFailure, ScoreQuery, SiteId,
+};
 use crate::noise::Noise;
 use crate::site::{SiteNode, SiteOutput};
 use crate::{FederationError, Result, protocol};
@@ -209,7 +211,8 @@ impl Simulation {
         all
     }
 
-    /// Runs one round to its end: a release, or [`FederationError::RoundFailed`].
+    /// Runs one round of counts (a measurement or a noisy-marginal selection) to its end: a
+    /// release, or [`FederationError::RoundFailed`].
     pub fn run_round(
         &mut self,
         purpose: Purpose,
@@ -218,7 +221,31 @@ impl Simulation {
         sigma2: Rational,
         what: &str,
     ) -> Result<RoundRelease> {
-        let outputs = match self.hub.open_round(purpose, marginals, maps, sigma2, what) {
+        self.run(purpose, marginals, maps, None, sigma2, what)
+    }
+
+    /// Runs one round of summed local scores ([`Purpose::Scores`]) to its end.
+    pub fn run_scores(
+        &mut self,
+        marginals: &[Vec<usize>],
+        maps: &[Option<Vec<u32>>],
+        scores: ScoreQuery,
+        sigma2: Rational,
+        what: &str,
+    ) -> Result<RoundRelease> {
+        self.run(Purpose::Scores, marginals, maps, Some(scores), sigma2, what)
+    }
+
+    fn run(
+        &mut self,
+        purpose: Purpose,
+        marginals: &[Vec<usize>],
+        maps: &[Option<Vec<u32>>],
+        scores: Option<ScoreQuery>,
+        sigma2: Rational,
+        what: &str,
+    ) -> Result<RoundRelease> {
+        let outputs = match self.hub.open_round(purpose, marginals, maps, scores, sigma2, what) {
             Ok(outputs) => outputs,
             Err(e) => {
                 if let FederationError::RoundFailed { round, reason } = &e {

@@ -20,8 +20,8 @@ use table::encode::Encoded;
 
 use crate::ledger::PrivacyLedger;
 use crate::msg::{
-    JobAcceptance, JobAnnouncement, JobId, MeasurementRequest, Message, Method, Refusal, RefusalReason, Round, SiteId,
-    Upload, to_hex,
+    JobAcceptance, JobAnnouncement, JobId, MeasurementRequest, Message, Method, Purpose, Refusal, RefusalReason, Round,
+    SiteId, Upload, to_hex,
 };
 use crate::noise::rho_of_request;
 use crate::query::{check, count, params};
@@ -324,8 +324,13 @@ impl<L: PrivacyLedger> SiteNode<L> {
             let id = ReportId::from_bytes(self.rng.random());
             // Each record adds one to each of the k marginals: the total is k·n exactly, and the
             // proof bounds it by the declared k·n (n is disclosed to both aggregators anyway).
-            let declared = (self.data.n_rows() as u64).saturating_mul(query.marginals.len() as u64);
-            let [leader, helper] = share(&params, &vector, Some(declared), id)?;
+            let declared = match request.purpose {
+                Purpose::Scores => None,
+                Purpose::Measurement | Purpose::Selection => {
+                    Some((self.data.n_rows() as u64).saturating_mul(query.marginals.len() as u64))
+                }
+            };
+            let [leader, helper] = share(&params, &vector, declared, id)?;
             Ok((leader.encode()?, helper.encode()?))
         })();
         match shared {

@@ -6,7 +6,7 @@ mod common;
 
 use common::*;
 use dp::Rho;
-use federation::{FederatedOracle, Noise, PrivacyLedger};
+use federation::{FederatedOracle, Noise, PrivacyLedger, Selection};
 use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 use synth::aim::{AimOptions, aim};
@@ -137,4 +137,18 @@ fn a_failed_round_stops_the_synthesizer_with_a_reason() {
     let err = mst(&mut oracle, 50).unwrap_err();
     assert!(err.to_string().contains("round 2 failed"), "{err}");
     check_ledgers(oracle.simulation());
+}
+
+#[test]
+fn both_selection_variants_charge_every_site_the_same() {
+    let fx = fixture(3, 900, 25);
+    for selection in [
+        Selection::NoisyMarginals,
+        Selection::SummedLocalScores { resolution: 4 },
+    ] {
+        let mut oracle = oracle(&fx, vec![]).with_selection(selection);
+        let fit = mst(&mut oracle, 50).unwrap();
+        assert_eq!(fit.edges.len(), fx.domain.len() - 1, "{selection:?}");
+        check_spending(&oracle, 3);
+    }
 }
