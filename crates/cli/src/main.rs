@@ -4,6 +4,7 @@
 mod anonymize;
 mod demo;
 mod dialect;
+mod evaluate;
 mod files;
 mod modelfile;
 mod schema;
@@ -32,6 +33,9 @@ enum Command {
     Synth(synth::SynthArgs),
     /// Draw more rows from a saved model, at no privacy cost.
     Sample(synth::SampleArgs),
+    /// Validate synthetic data against the real data: fidelity, utility, clinical agreement and
+    /// privacy risk, in report.html and metrics.json.
+    Evaluate(evaluate::EvaluateArgs),
     /// Anonymise a real extract: pseudonyms, generalisation to k-anonymity / l-diversity /
     /// t-closeness, with a re-identification risk report.
     Anonymize(anonymize::AnonymizeArgs),
@@ -56,6 +60,7 @@ fn main() -> ExitCode {
         Command::Schema(c) => schema::run(c),
         Command::Synth(a) => synth::run_synth(a),
         Command::Anonymize(a) => anonymize::run(a),
+        Command::Evaluate(a) => evaluate::run(a),
         Command::Sample(a) => synth::run_sample(a),
     };
     match result {
