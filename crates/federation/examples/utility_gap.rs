@@ -49,12 +49,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         rho.get()
     );
     println!(
-        "| method | seed | central TV | central TV at ρ/2 | fed. TV (local scores) | fed. TV (noisy marginals) | central s | fed. s |"
+        "| method | seed | central TV | central TV at ρ/2 | fed. TV (local scores) | fed. TV (noisy marginals) | fed. TV (local votes) | central s | fed. s |"
     );
-    println!("|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|");
     let local = Selection::SummedLocalScores { resolution: 4 };
     for method in [Method::Mst, Method::Aim] {
-        let mut sums = [0.0; 4];
+        let mut sums = [0.0; 5];
         for seed in 0..seeds {
             let (domain, dictionary, parts) = cohort(seed)?;
             let union = union(&domain, &parts)?;
@@ -67,26 +67,33 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             let (m_tv, _) = run(method, &domain, &dictionary, &union, seed, |rng| {
                 federated(&domain, &parts, rho, rng, Selection::NoisyMarginals)
             })?;
+            let (v_tv, _) = run(method, &domain, &dictionary, &union, seed, |rng| {
+                federated(&domain, &parts, rho, rng, Selection::LocalVotes { resolution: 64 })
+            })?;
             // Central at ρ/2: the same measurement variance as the federation's 2σ².
             let half = Rho::new(rho.get() / 2.0)?;
             let (h_tv, _) = run(method, &domain, &dictionary, &union, seed, |rng| {
                 Ok(CentralOracle::new(union.clone(), half, rng))
             })?;
-            for (sum, tv) in sums.iter_mut().zip([c_tv, l_tv, m_tv, h_tv]) {
+            for (sum, tv) in sums.iter_mut().zip([c_tv, l_tv, m_tv, h_tv, v_tv]) {
                 *sum += tv;
             }
-            println!("| {method:?} | {seed} | {c_tv:.4} | {h_tv:.4} | {l_tv:.4} | {m_tv:.4} | {c_s:.2} | {l_s:.1} |");
+            println!(
+                "| {method:?} | {seed} | {c_tv:.4} | {h_tv:.4} | {l_tv:.4} | {m_tv:.4} | {v_tv:.4} | {c_s:.2} | {l_s:.1} |"
+            );
         }
         let n = seeds as f64;
         println!(
-            "| {method:?} | mean | {:.4} | {:.4} ({:.2}×) | {:.4} ({:.2}×) | {:.4} ({:.2}×) | | |",
+            "| {method:?} | mean | {:.4} | {:.4} ({:.2}×) | {:.4} ({:.2}×) | {:.4} ({:.2}×) | {:.4} ({:.2}×) | | |",
             sums[0] / n,
             sums[3] / n,
             sums[3] / sums[0],
             sums[1] / n,
             sums[1] / sums[0],
             sums[2] / n,
-            sums[2] / sums[0]
+            sums[2] / sums[0],
+            sums[4] / n,
+            sums[4] / sums[0]
         );
     }
     Ok(())
@@ -178,7 +185,7 @@ fn federated(
         faults: Vec::new(),
     };
     let sim = Simulation::new(announcement, domain.sizes(), sites, config)?;
-    Ok(FederatedOracle::new(sim, rho)?.with_selection(selection))
+    Ok(FederatedOracle::new(sim, rho, ChaCha20Rng::from_rng(&mut seeds))?.with_selection(selection))
 }
 
 fn run<O: MeasurementOracle>(

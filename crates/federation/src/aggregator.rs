@@ -18,7 +18,9 @@ use secagg::{
 };
 
 use crate::hub::RejectedUpload;
-use crate::msg::{HelperInstruction, HelperReply, JobId, MeasurementRequest, Message, Round, SiteId, from_hex, to_hex};
+use crate::msg::{
+    HelperInstruction, HelperReply, JobId, MeasurementRequest, Message, Purpose, Round, SiteId, from_hex, to_hex,
+};
 use crate::noise::{AggregatorNoise, Noise};
 use crate::query::params;
 use crate::{Result, protocol};
@@ -190,13 +192,15 @@ impl HelperNode {
                         ),
                     })]);
                 }
-                let (share, rejections) = match self.noise {
-                    Noise::DiscreteGaussian => {
+                // Votes carry the sites' own exponential-mechanism noise: nothing is added.
+                let noised = self.noise == Noise::DiscreteGaussian && state.request.purpose != Purpose::Votes;
+                let (share, rejections) = match noised {
+                    true => {
                         let sigma2 = state.request.sigma2.to_rational()?;
                         let mut noise = AggregatorNoise::new(sigma2, &mut self.rng)?;
                         state.helper.finish(&collect, Some(&mut noise))?
                     }
-                    Noise::DisabledForTests => state.helper.finish(&collect, None)?,
+                    false => state.helper.finish(&collect, None)?,
                 };
                 for r in rejections {
                     self.rejected.push(RejectedUpload {

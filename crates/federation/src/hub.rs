@@ -18,7 +18,7 @@ use secagg::{AggregateShare, Leader, LeaderInput, LeaderOutput, ReportId, Report
 
 use crate::msg::{
     HelperInstruction, HelperReply, JobAnnouncement, MeasurementRequest, Message, Purpose, Refusal, Round,
-    RoundFailure, RoundResult, ScoreQuery, SiteId, WireRational, from_hex, to_hex,
+    RoundFailure, RoundResult, ScoreQuery, SiteId, VoteQuery, WireRational, from_hex, to_hex,
 };
 use crate::noise::{AggregatorNoise, Noise};
 use crate::query::{check, params};
@@ -80,6 +80,25 @@ pub struct RoundRelease {
     pub sigma2: Rational,
     /// The sites counted.
     pub contributors: Vec<SiteId>,
+}
+
+/// What a round asks: built by the oracle, turned into a [`MeasurementRequest`] by the hub.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RoundSpec {
+    /// Measurement, selection by noisy marginals, summed scores or votes.
+    pub purpose: Purpose,
+    /// The marginals (attribute lists, increasing).
+    pub marginals: Vec<Vec<usize>>,
+    /// Public code merging per attribute (`None`: unchanged).
+    pub maps: Vec<Option<Vec<u32>>>,
+    /// For [`Purpose::Scores`].
+    pub scores: Option<ScoreQuery>,
+    /// For [`Purpose::Votes`].
+    pub votes: Option<VoteQuery>,
+    /// σ² per aggregator (unused for [`Purpose::Votes`], whose noise is the sites' own).
+    pub sigma2: Rational,
+    /// Audit text.
+    pub what: String,
 }
 
 /// Where an invited site stands in the job.
@@ -212,19 +231,9 @@ impl Hub {
         self.round.is_some()
     }
 
-    /// Opens the next round over `marginals` (attribute lists) with the public code `maps`, the
-    /// score query of a [`Purpose::Scores`] round, and σ² per aggregator. Fails with
-    /// [`FederationError::RoundFailed`] when fewer active sites than the job's minimum remain:
-    /// the job cannot continue.
-    pub fn open_round(
-        &mut self,
-        purpose: Purpose,
-        marginals: &[Vec<usize>],
-        maps: &[Option<Vec<u32>>],
-        scores: Option<ScoreQuery>,
-        sigma2: Rational,
-        what: &str,
-    ) -> Result<Vec<HubOutput>> {
+    /// Opens the next round. Fails with [`FederationError::RoundFailed`] when fewer active sites
+    /// than the job's minimum remain: the job cannot continue.
+    pub fn open_round(&mut self, spec: RoundSpec) -> Result<Vec<HubOutput>> {
         if self.round.is_some() {
             return Err(protocol("a round is already open"));
         }
@@ -240,16 +249,17 @@ impl Hub {
                 ),
             });
         }
-        if maps.len() != self.sizes.len() {
+        if spec.maps.len() != self.sizes.len() {
             return Err(input(format!(
                 "{} maps for {} attributes",
-                maps.len(),
+                spec.maps.len(),
                 self.sizes.len()
             )));
         }
         // Every attribute gets an explicit map (identity when not merged): the helper sizes the
         // vector from the maps alone.
-        let maps = maps
+        let maps = spec
+            .maps
             .iter()
             .zip(&self.sizes)
             .map(|(m, &size)| Some(m.clone().unwrap_or_else(|| (0..size as u32).collect())))
@@ -257,15 +267,17 @@ impl Hub {
         let request = MeasurementRequest {
             job_id: self.announcement.job_id.clone(),
             round,
-            purpose,
-            marginals: marginals
+            purpose: spec.purpose,
+            marginals: spec
+                .marginals
                 .iter()
                 .map(|m| m.iter().map(|&a| a as u32).collect())
                 .collect(),
             maps,
-            sigma2: WireRational::from(sigma2),
-            what: what.to_owned(),
-            scores,
+            sigma2: WireRational::from(spec.sigma2),
+            what: spec.what,
+            scores: spec.scores,
+            votes: spec.votes,
         };
         let query = check(&request, &self.sizes)?;
         let params = params(&request, self.announcement.bits, query.length)?;
@@ -526,13 +538,14 @@ impl Hub {
             );
             return Ok(self.fail(reason, true));
         }
-        let (share, collect, rejections) = match self.noise {
-            Noise::DiscreteGaussian => {
+        let noised = self.noise == Noise::DiscreteGaussian && open.request.purpose != Purpose::Votes;
+        let (share, collect, rejections) = match noised {
+            true => {
                 let sigma2 = open.request.sigma2.to_rational()?;
                 let mut noise = AggregatorNoise::new(sigma2, &mut self.rng)?;
                 leader.finish(Some(&mut noise))?
             }
-            Noise::DisabledForTests => leader.finish(None)?,
+            false => leader.finish(None)?,
         };
         let reports = collect.accepted.len() as u64;
         let job_id = open.request.job_id.clone();

@@ -34,7 +34,7 @@ pub mod simulation;
 pub mod site;
 
 pub use aggregator::{HelperNode, HelperNodeInput};
-pub use hub::{Hub, HubInput, HubOutput, RoundRelease};
+pub use hub::{Hub, HubInput, HubOutput, RejectedUpload, RoundRelease, RoundSpec};
 pub use ledger::{InMemoryLedger, PrivacyLedger, Reservation};
 pub use msg::{JobId, Method, Purpose, RefusalReason, Round, SiteId};
 pub use noise::{Noise, aggregator_sigma2, rho_of_request};

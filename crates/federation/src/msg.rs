@@ -77,6 +77,32 @@ pub enum Purpose {
     Selection,
     /// The candidates' summed local scores of one private selection (see [`ScoreQuery`]).
     Scores,
+    /// One vote per site, chosen by the site's own exponential mechanism (see [`VoteQuery`]).
+    Votes,
+}
+
+/// For [`Purpose::Votes`]: each site scores the candidates on its own records and votes for
+/// one by the exponential mechanism with parameter ε; the one-hot votes are secure-summed.
+///
+/// Site s's score for candidate c, in units of `1/resolution` of the largest weight, is
+/// `⌊resolution·w_c·(‖x_{s,c} − (n_s/N_c)·m_c‖₁ − p_c/S) / max_w⌋` with `S` the number of sites.
+/// All values are fixed point (units of 1/[`MODEL_SCALE`]) so that every party binds exactly
+/// the same request into the Prio3 context.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VoteQuery {
+    /// The model's expected counts per candidate.
+    pub models: Vec<Vec<u64>>,
+    /// The candidates' weights.
+    pub weights: Vec<u64>,
+    /// The candidates' penalties (the union's; each site subtracts its `1/S` part).
+    pub penalties: Vec<u64>,
+    /// The exponential mechanism's ε at each site, `num/den`.
+    pub epsilon: WireRational,
+    /// Score units per largest weight (1..=1024).
+    pub resolution: u32,
+    /// The number of sites S the penalty is split over.
+    pub sites: u32,
 }
 
 /// For [`Purpose::Scores`]: the public model each site scores its local marginals against.
@@ -179,6 +205,8 @@ pub struct MeasurementRequest {
     pub what: String,
     /// For [`Purpose::Scores`] only: the public models to score against.
     pub scores: Option<ScoreQuery>,
+    /// For [`Purpose::Votes`] only: what the sites vote on.
+    pub votes: Option<VoteQuery>,
 }
 
 /// Site → one aggregator: that aggregator's secret share of the site's report for a round.
@@ -450,6 +478,7 @@ mod tests {
                 models: vec![vec![512, 1280], vec![3072]],
                 resolution: 4,
             }),
+            votes: None,
         }
     }
 

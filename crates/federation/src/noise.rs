@@ -78,12 +78,48 @@ pub fn aggregator_sigma2(rho: Rho, squared_sensitivity: u64) -> Result<Rational>
 
 /// The zCDP cost `Δ²/(2σ²)` of a request (σ² the exact rational `num/den` per aggregator, Δ² from
 /// [`squared_sensitivity`]), rounded up to the next `f64`. This is what a site charges.
+///
+/// A [`Purpose::Votes`] request costs what its sites' exponential mechanism costs: ε²/8 for the
+/// ε of the request (rounded up; [`vote_mechanism`]).
 pub fn rho_of_request(request: &MeasurementRequest) -> Result<Rho> {
+    if request.purpose == Purpose::Votes {
+        return Ok(vote_mechanism(request)?.rho()?);
+    }
     let sigma2 = request.sigma2.to_rational()?;
     let delta2 = squared_sensitivity(request)?;
     let num = 2.0 * sigma2.num() as f64;
     let den = delta2 as f64 * sigma2.den() as f64;
     Ok(Rho::new((den / num).next_up())?)
+}
+
+/// The exponential mechanism a site runs on its quantised local scores for a vote request:
+/// parameter ε from the request, sensitivity `2R + 2` at resolution R.
+///
+/// **Privacy claim.** One record added or removed at site s moves its local L1 error
+/// `‖x_s − (n_s/N)·m‖₁` by at most 2 (one count, and the model scaled by one more record, of L1
+/// norm 1), so the weighted score (weights ≤ the largest) by at most 2 units of `max_w`, the
+/// quantised score by at most 2R + 1 (the floor), plus one unit for floating-point rounding.
+/// The site's vote is ε-DP and (ε²/8)-zCDP for its records (McSherry–Talwar; Cesar–Rogers for
+/// zCDP, see `dp::ExponentialMechanism`). Records live at one site and each site's vote depends
+/// only on its own records, so the vector of votes — and its secure sum, the only thing
+/// released — is (ε²/8)-zCDP for every record (parallel composition; post-processing).
+pub fn vote_mechanism(request: &MeasurementRequest) -> Result<dp::ExponentialMechanism> {
+    let votes = request
+        .votes
+        .as_ref()
+        .filter(|_| request.purpose == Purpose::Votes)
+        .ok_or_else(|| input("only a vote request carries a vote query"))?;
+    if !(1..=1024).contains(&votes.resolution) {
+        return Err(input(format!(
+            "vote resolution {} is not in 1..=1024",
+            votes.resolution
+        )));
+    }
+    let epsilon = dp::Epsilon::new(votes.epsilon.to_rational()?.to_f64())?;
+    Ok(dp::ExponentialMechanism::new(
+        epsilon,
+        2 * u64::from(votes.resolution) + 2,
+    )?)
 }
 
 /// One aggregator's noise: i.i.d. 𝒩_ℤ(0, σ²) per cell from its own seeded CSPRNG.
@@ -122,6 +158,7 @@ mod tests {
             sigma2: WireRational::from(sigma2),
             what: String::new(),
             scores: None,
+            votes: None,
         }
     }
 

@@ -22,10 +22,13 @@
 use dp::{Accountant, Epsilon, ExponentialMechanism, GaussianMechanism, Rho};
 use synth::oracle::{Candidate, MeasurementOracle, NoisyMarginal, RESOLUTION};
 
-use crate::msg::{MODEL_SCALE, Purpose, ScoreQuery};
+use crate::hub::RoundSpec;
+use crate::msg::{MODEL_SCALE, Purpose, ScoreQuery, VoteQuery, WireRational};
 use crate::noise::{Noise, aggregator_sigma2};
 use crate::simulation::Simulation;
 use crate::{FederationError, input};
+use rand::RngExt;
+use rand_chacha::ChaCha20Rng;
 
 /// How [`FederatedOracle`] answers `select` (both charge ε²/8 at every site).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -40,6 +43,29 @@ pub enum Selection {
         /// Score units per count (1..=64).
         resolution: u32,
     },
+    /// Every site runs the exponential mechanism with the central ε on its own local scores
+    /// and casts one vote; the one-hot votes are secure-summed (Prio3 proves each site casts
+    /// at most one) and the most-voted candidate wins. Each vote is ε²/8-zCDP for the site's
+    /// records, so the vote count is too (parallel composition): no aggregator noise is added.
+    LocalVotes {
+        /// Score units per largest weight (1..=1024).
+        resolution: u32,
+    },
+}
+
+/// A model's expected counts in fixed point (units of 1/`MODEL_SCALE`), with one unit in the
+/// first cell if all round to zero (the local score needs a positive total).
+fn fixed_model(model: &[f64]) -> Vec<u64> {
+    let mut m: Vec<u64> = model
+        .iter()
+        .map(|&v| (v.max(0.0) * MODEL_SCALE as f64).round() as u64)
+        .collect();
+    if m.iter().all(|&v| v == 0)
+        && let Some(first) = m.first_mut()
+    {
+        *first = 1;
+    }
+    m
 }
 
 /// The federated oracle over a [`Simulation`] (the services will drive real nodes the same way).
@@ -51,6 +77,7 @@ pub struct FederatedOracle {
     maps: Vec<Option<Vec<u32>>>,
     rounds: usize,
     selection: Selection,
+    rng: ChaCha20Rng,
 }
 
 fn to_synth(e: FederationError) -> synth::Error {
@@ -64,7 +91,8 @@ impl FederatedOracle {
     /// An oracle spending at most `budget` (at most the job's ρ per site) over the federation
     /// `sim`. Refuses a simulation without noise: its releases would not be differentially
     /// private.
-    pub fn new(sim: Simulation, budget: Rho) -> crate::Result<Self> {
+    /// `rng` breaks ties between equally scored candidates.
+    pub fn new(sim: Simulation, budget: Rho, rng: ChaCha20Rng) -> crate::Result<Self> {
         let sizes = sim.hub().sizes().to_vec();
         if sim.hub().noise() != Noise::DiscreteGaussian {
             return Err(input("the federated oracle needs noise at the aggregators"));
@@ -84,6 +112,7 @@ impl FederatedOracle {
             sizes,
             rounds: 0,
             selection: Selection::SummedLocalScores { resolution: 4 },
+            rng,
         })
     }
 
@@ -217,29 +246,20 @@ impl MeasurementOracle for FederatedOracle {
                 self.accountant.spend(rho, what)?;
                 self.rounds += 1;
                 let query = ScoreQuery {
-                    // Fixed point, rounded; a model of zero total gets one unit in its first
-                    // cell (scores stay well defined; the choice is post-processing anyway).
-                    models: candidates
-                        .iter()
-                        .map(|c| {
-                            let mut m: Vec<u64> = c
-                                .model
-                                .iter()
-                                .map(|&v| (v.max(0.0) * MODEL_SCALE as f64).round() as u64)
-                                .collect();
-                            if m.iter().all(|&v| v == 0)
-                                && let Some(first) = m.first_mut()
-                            {
-                                *first = 1;
-                            }
-                            m
-                        })
-                        .collect(),
+                    models: candidates.iter().map(|c| fixed_model(c.model)).collect(),
                     resolution,
                 };
                 let release = self
                     .sim
-                    .run_scores(&marginals, &self.maps, query, sigma2, what)
+                    .run(RoundSpec {
+                        purpose: Purpose::Scores,
+                        marginals,
+                        maps: self.maps.clone(),
+                        scores: Some(query),
+                        votes: None,
+                        sigma2,
+                        what: what.to_owned(),
+                    })
                     .map_err(to_synth)?;
                 if release.values.len() != candidates.len() {
                     return Err(synth::Error::Input("the score release has the wrong length".into()));
@@ -251,14 +271,46 @@ impl MeasurementOracle for FederatedOracle {
                     .map(|(c, &v)| c.weight * (v as f64 / q - c.penalty))
                     .collect()
             }
-        };
-        let mut best = (0, f64::NEG_INFINITY);
-        for (i, &score) in scores.iter().enumerate() {
-            if score > best.1 {
-                best = (i, score);
+            Selection::LocalVotes { resolution } => {
+                // Each site's ε is the central selection's ε: the site charges ε²/8 (= rho).
+                let epsilon = WireRational {
+                    num: ((epsilon.get() * 2f64.powi(32)).floor() as u64).max(1),
+                    den: 1 << 32,
+                };
+                let max_weight = candidates.iter().map(|c| c.weight).fold(0.0, f64::max);
+                let fixed = |v: f64| (v.max(0.0) * MODEL_SCALE as f64).round() as u64;
+                let votes = VoteQuery {
+                    models: candidates.iter().map(|c| fixed_model(c.model)).collect(),
+                    weights: candidates.iter().map(|c| fixed(c.weight / max_weight)).collect(),
+                    penalties: candidates.iter().map(|c| fixed(c.penalty)).collect(),
+                    epsilon,
+                    resolution,
+                    sites: self.sim.hub().announcement().sites.len() as u32,
+                };
+                self.accountant.spend(rho, what)?;
+                self.rounds += 1;
+                let release = self
+                    .sim
+                    .run(RoundSpec {
+                        purpose: Purpose::Votes,
+                        marginals,
+                        maps: self.maps.clone(),
+                        scores: None,
+                        votes: Some(votes),
+                        sigma2: dp::Rational::integer(1)?,
+                        what: what.to_owned(),
+                    })
+                    .map_err(to_synth)?;
+                if release.values.len() != candidates.len() {
+                    return Err(synth::Error::Input("the vote release has the wrong length".into()));
+                }
+                release.values.iter().map(|&v| v as f64).collect()
             }
-        }
-        Ok(best.0)
+        };
+        // Arg-max, ties broken uniformly at random (votes tie often).
+        let best = scores.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        let tied: Vec<usize> = (0..scores.len()).filter(|&i| scores[i] == best).collect();
+        Ok(tied[self.rng.random_range(0..tied.len())])
     }
 
     fn accountant(&self) -> &Accountant {

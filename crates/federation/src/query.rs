@@ -91,21 +91,33 @@ pub(crate) fn check(request: &MeasurementRequest, sizes: &[usize]) -> Result<Que
                 scores.resolution
             )));
         }
-        for (attrs, model) in marginals.iter().zip(&scores.models) {
-            let cells: usize = attrs.iter().map(|&a| compressed[a]).product();
-            // Non-negative expected counts (u64) with a positive total: the score's sensitivity
-            // bound (the scaled model moves by L1 norm 1 per record) needs exactly that.
-            let total = model.iter().try_fold(0u64, |acc, &v| acc.checked_add(v));
-            if model.len() != cells || !matches!(total, Some(t) if t > 0) {
-                return Err(input(format!(
-                    "model of candidate {attrs:?}: {} cells for {cells}, or a total that is zero or overflows",
-                    model.len()
-                )));
-            }
-        }
+        check_models(&marginals, &scores.models, &compressed)?;
         length = marginals.len();
     } else if request.scores.is_some() {
         return Err(input("only a score request carries a score query"));
+    }
+    if request.purpose == Purpose::Votes {
+        let votes = request
+            .votes
+            .as_ref()
+            .ok_or_else(|| input("a vote request carries no vote query"))?;
+        let k = marginals.len();
+        if votes.models.len() != k || votes.weights.len() != k || votes.penalties.len() != k || votes.sites == 0 {
+            return Err(input(format!(
+                "{} models, {} weights, {} penalties for {k} candidates over {} sites",
+                votes.models.len(),
+                votes.weights.len(),
+                votes.penalties.len(),
+                votes.sites
+            )));
+        }
+        if votes.weights.iter().all(|&w| w == 0) {
+            return Err(input("every candidate weight is zero"));
+        }
+        check_models(&marginals, &votes.models, &compressed)?;
+        length = k;
+    } else if request.votes.is_some() {
+        return Err(input("only a vote request carries a vote query"));
     }
     Ok(Query {
         marginals,
@@ -114,29 +126,59 @@ pub(crate) fn check(request: &MeasurementRequest, sizes: &[usize]) -> Result<Que
     })
 }
 
+/// Non-negative expected counts (u64) with a positive total per candidate: the local score's
+/// sensitivity bound (the scaled model moves by L1 norm 1 per record) needs exactly that.
+fn check_models(marginals: &[Vec<usize>], models: &[Vec<u64>], sizes: &[usize]) -> Result<()> {
+    for (attrs, model) in marginals.iter().zip(models) {
+        let cells: usize = attrs.iter().map(|&a| sizes[a]).product();
+        let total = model.iter().try_fold(0u64, |acc, &v| acc.checked_add(v));
+        if model.len() != cells || !matches!(total, Some(t) if t > 0) {
+            return Err(input(format!(
+                "model of candidate {attrs:?}: {} cells for {cells}, or a total that is zero or overflows",
+                model.len()
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// The site's local L1 errors `‖x_{s,c} − (n_s/N_c)·m_c‖₁` against fixed-point `models`.
+pub(crate) fn local_errors(
+    data: &Encoded,
+    request: &MeasurementRequest,
+    query: &Query,
+    models: &[Vec<u64>],
+) -> Result<Vec<f64>> {
+    let counts = marginal_counts(data, request, query)?;
+    let n = data.n_rows() as f64;
+    let mut out = Vec::with_capacity(models.len());
+    let mut offset = 0;
+    for model in models {
+        let total = model.iter().map(|&m| m as f64).sum::<f64>();
+        let local = counts
+            .get(offset..offset + model.len())
+            .ok_or_else(|| input("the models do not match the marginals"))?;
+        offset += model.len();
+        out.push(
+            local
+                .iter()
+                .zip(model)
+                .map(|(&x, &m)| (x as f64 - m as f64 * n / total).abs())
+                .sum(),
+        );
+    }
+    Ok(out)
+}
+
 /// The site's quantised local scores `⌊q·‖x_{s,c} − (n_s/N_c)·m_c‖₁⌋`, one per candidate.
 fn local_scores(data: &Encoded, request: &MeasurementRequest, query: &Query) -> Result<Vec<u64>> {
     let scores = request
         .scores
         .as_ref()
         .ok_or_else(|| input("a score request carries no score query"))?;
-    let counts = marginal_counts(data, request, query)?;
-    let n = data.n_rows() as f64;
     let q = f64::from(scores.resolution);
-    let mut out = Vec::with_capacity(query.marginals.len());
-    let mut offset = 0;
-    for model in &scores.models {
-        let total = model.iter().map(|&m| m as f64).sum::<f64>();
-        let local = &counts[offset..offset + model.len()];
-        offset += model.len();
-        let l1: f64 = local
-            .iter()
-            .zip(model)
-            .map(|(&x, &m)| (x as f64 - m as f64 * n / total).abs())
-            .sum();
-        out.push((l1 * q).floor() as u64);
-    }
-    Ok(out)
+    let errors = local_errors(data, request, query, &scores.models)?;
+    Ok(errors.into_iter().map(|l1| (l1 * q).floor() as u64).collect())
 }
 
 /// 64-bit FNV-1a, a fingerprint of the request's public content for the Prio3 context.
@@ -152,7 +194,10 @@ fn fnv1a(bytes: &[u8]) -> u64 {
 /// the helper, which takes σ² from the request it was given, cannot be made to add less noise
 /// than the sites agreed to without every report failing verification.
 pub(crate) fn job_context(request: &MeasurementRequest) -> Vec<u8> {
-    let detail = format!("{:?}|{:?}|{:?}", request.marginals, request.maps, request.scores);
+    let detail = format!(
+        "{:?}|{:?}|{:?}|{:?}",
+        request.marginals, request.maps, request.scores, request.votes
+    );
     let q = request.scores.as_ref().map_or(0, |s| s.resolution);
     format!(
         "{}|{}|{:?}|k={}|q={q}|s2={}/{}|{:016x}",
@@ -171,7 +216,7 @@ pub(crate) fn job_context(request: &MeasurementRequest) -> Vec<u8> {
 /// by the declared record count, scores only cell by cell.
 pub(crate) fn params(request: &MeasurementRequest, bits: u32, length: usize) -> Result<AggregationParams> {
     let bound = match request.purpose {
-        Purpose::Measurement | Purpose::Selection => TotalBound::DeclaredCount,
+        Purpose::Measurement | Purpose::Selection | Purpose::Votes => TotalBound::DeclaredCount,
         Purpose::Scores => TotalBound::CellsOnly,
     };
     Ok(AggregationParams::new(
@@ -183,11 +228,12 @@ pub(crate) fn params(request: &MeasurementRequest, bits: u32, length: usize) -> 
 }
 
 /// What a site shares for `request`: the counts of the concatenated marginals, or the quantised
-/// local scores for a score request.
+/// local scores for a score request. (A vote needs the site's randomness: see `SiteNode`.)
 pub(crate) fn count(data: &Encoded, request: &MeasurementRequest, query: &Query) -> Result<Vec<u64>> {
     match request.purpose {
         Purpose::Scores => local_scores(data, request, query),
         Purpose::Measurement | Purpose::Selection => marginal_counts(data, request, query),
+        Purpose::Votes => Err(input("a vote is drawn by the site, not counted")),
     }
 }
 

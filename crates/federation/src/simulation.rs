@@ -14,11 +14,9 @@ use rand_chacha::ChaCha20Rng;
 use secagg::{ReportId, VerifyKey, share};
 
 use crate::aggregator::{HelperNode, HelperNodeInput};
-use crate::hub::{Hub, HubInput, HubOutput, RejectedUpload, RoundRelease};
+use crate::hub::{Hub, HubInput, HubOutput, RejectedUpload, RoundRelease, RoundSpec};
 use crate::ledger::InMemoryLedger;
-use crate::msg::{
-    self, JobAnnouncement, MeasurementRequest, Message, Purpose, Refusal, RoundFailure, ScoreQuery, SiteId,
-};
+use crate::msg::{self, JobAnnouncement, MeasurementRequest, Message, Purpose, Refusal, RoundFailure, SiteId};
 use crate::noise::Noise;
 use crate::site::{SiteNode, SiteOutput};
 use crate::{FederationError, Result, protocol};
@@ -221,31 +219,20 @@ impl Simulation {
         sigma2: Rational,
         what: &str,
     ) -> Result<RoundRelease> {
-        self.run(purpose, marginals, maps, None, sigma2, what)
+        self.run(RoundSpec {
+            purpose,
+            marginals: marginals.to_vec(),
+            maps: maps.to_vec(),
+            scores: None,
+            votes: None,
+            sigma2,
+            what: what.to_owned(),
+        })
     }
 
-    /// Runs one round of summed local scores ([`Purpose::Scores`]) to its end.
-    pub fn run_scores(
-        &mut self,
-        marginals: &[Vec<usize>],
-        maps: &[Option<Vec<u32>>],
-        scores: ScoreQuery,
-        sigma2: Rational,
-        what: &str,
-    ) -> Result<RoundRelease> {
-        self.run(Purpose::Scores, marginals, maps, Some(scores), sigma2, what)
-    }
-
-    fn run(
-        &mut self,
-        purpose: Purpose,
-        marginals: &[Vec<usize>],
-        maps: &[Option<Vec<u32>>],
-        scores: Option<ScoreQuery>,
-        sigma2: Rational,
-        what: &str,
-    ) -> Result<RoundRelease> {
-        let outputs = match self.hub.open_round(purpose, marginals, maps, scores, sigma2, what) {
+    /// Runs one round of any kind to its end.
+    pub fn run(&mut self, spec: RoundSpec) -> Result<RoundRelease> {
+        let outputs = match self.hub.open_round(spec) {
             Ok(outputs) => outputs,
             Err(e) => {
                 if let FederationError::RoundFailed { round, reason } = &e {

@@ -23,8 +23,8 @@ use crate::msg::{
     JobAcceptance, JobAnnouncement, JobId, MeasurementRequest, Message, Method, Purpose, Refusal, RefusalReason, Round,
     SiteId, Upload, to_hex,
 };
-use crate::noise::rho_of_request;
-use crate::query::{check, count, params};
+use crate::noise::{rho_of_request, vote_mechanism};
+use crate::query::{Query, check, count, local_errors, params};
 use crate::{FederationError, Result, protocol};
 use dp::Rho;
 
@@ -320,12 +320,16 @@ impl<L: PrivacyLedger> SiteNode<L> {
             .map_err(|e| (BudgetExceeded, e.to_string()))?;
         let shared = (|| -> Result<_> {
             let params = params(request, announcement.bits, query.length)?;
-            let vector = count(&self.data, request, &query)?;
+            let vector = match request.purpose {
+                Purpose::Votes => vote(&self.data, request, &query, &mut self.rng)?,
+                Purpose::Measurement | Purpose::Selection | Purpose::Scores => count(&self.data, request, &query)?,
+            };
             let id = ReportId::from_bytes(self.rng.random());
             // Each record adds one to each of the k marginals: the total is k·n exactly, and the
             // proof bounds it by the declared k·n (n is disclosed to both aggregators anyway).
             let declared = match request.purpose {
                 Purpose::Scores => None,
+                Purpose::Votes => Some(1),
                 Purpose::Measurement | Purpose::Selection => {
                     Some((self.data.n_rows() as u64).saturating_mul(query.marginals.len() as u64))
                 }
@@ -351,4 +355,36 @@ impl<L: PrivacyLedger> SiteNode<L> {
             }
         }
     }
+}
+
+/// The site's vote for a [`Purpose::Votes`] request: a one-hot vector over the candidates, the
+/// index drawn by the exponential mechanism on the site's quantised local scores (privacy claim
+/// at [`vote_mechanism`]).
+fn vote(data: &Encoded, request: &MeasurementRequest, query: &Query, rng: &mut ChaCha20Rng) -> Result<Vec<u64>> {
+    let votes = request
+        .votes
+        .as_ref()
+        .ok_or_else(|| crate::input("a vote request carries no vote query"))?;
+    let mechanism = vote_mechanism(request)?;
+    let errors = local_errors(data, request, query, &votes.models)?;
+    let max_weight = votes.weights.iter().copied().max().unwrap_or(0) as f64;
+    if max_weight <= 0.0 {
+        return Err(crate::input("every candidate weight is zero"));
+    }
+    let resolution = f64::from(votes.resolution);
+    let scale = crate::msg::MODEL_SCALE as f64;
+    let sites = f64::from(votes.sites);
+    let scores: Vec<i64> = errors
+        .iter()
+        .zip(&votes.weights)
+        .zip(&votes.penalties)
+        .map(|((&l1, &w), &p)| {
+            let score = resolution * w as f64 * (l1 - p as f64 / scale / sites) / max_weight;
+            score.floor().clamp(-9.0e15, 9.0e15) as i64
+        })
+        .collect();
+    let pick = mechanism.select(&scores, rng)?;
+    let mut one_hot = vec![0u64; scores.len()];
+    one_hot[pick] = 1;
+    Ok(one_hot)
 }

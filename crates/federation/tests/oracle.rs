@@ -19,7 +19,7 @@ const JOB_RHO: f64 = 0.5;
 
 fn oracle(fx: &Fixture, faults: Vec<federation::Fault>) -> FederatedOracle {
     let sim = simulation(fx, 2, JOB_RHO, 2.0, config(Noise::DiscreteGaussian, faults));
-    FederatedOracle::new(sim, Rho::new(JOB_RHO).unwrap()).unwrap()
+    FederatedOracle::new(sim, Rho::new(JOB_RHO).unwrap(), ChaCha20Rng::seed_from_u64(8)).unwrap()
 }
 
 fn check_spending(oracle: &FederatedOracle, contributors: usize) {
@@ -113,9 +113,9 @@ fn federated_aim_runs_unchanged_and_survives_a_dropout() {
 fn the_oracle_refuses_to_run_without_noise_or_beyond_the_job_budget() {
     let fx = fixture(3, 300, 23);
     let sim = simulation(&fx, 2, JOB_RHO, 2.0, config(Noise::DisabledForTests, vec![]));
-    assert!(FederatedOracle::new(sim, Rho::new(JOB_RHO).unwrap()).is_err());
+    assert!(FederatedOracle::new(sim, Rho::new(JOB_RHO).unwrap(), ChaCha20Rng::seed_from_u64(8)).is_err());
     let sim = simulation(&fx, 2, JOB_RHO, 2.0, config(Noise::DiscreteGaussian, vec![]));
-    assert!(FederatedOracle::new(sim, Rho::new(2.0 * JOB_RHO).unwrap()).is_err());
+    assert!(FederatedOracle::new(sim, Rho::new(2.0 * JOB_RHO).unwrap(), ChaCha20Rng::seed_from_u64(8)).is_err());
 }
 
 #[test]
@@ -145,6 +145,7 @@ fn both_selection_variants_charge_every_site_the_same() {
     for selection in [
         Selection::NoisyMarginals,
         Selection::SummedLocalScores { resolution: 4 },
+        Selection::LocalVotes { resolution: 64 },
     ] {
         let mut oracle = oracle(&fx, vec![]).with_selection(selection);
         let fit = mst(&mut oracle, 50).unwrap();

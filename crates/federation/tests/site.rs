@@ -21,6 +21,7 @@ fn request(fx: &Fixture, round: u32, sigma2: (u64, u64)) -> MeasurementRequest {
         },
         what: "test".into(),
         scores: None,
+        votes: None,
     }
 }
 
