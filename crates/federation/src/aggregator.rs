@@ -141,6 +141,7 @@ impl HelperNode {
                 bits,
                 min_sites,
             } => {
+                let request = *request;
                 let key = (request.job_id.clone(), request.round);
                 if self.rounds.contains_key(&key) || self.closed.contains(&key) {
                     return Err(protocol(format!("round {} of job {} opened twice", key.1, key.0)));

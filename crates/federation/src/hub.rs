@@ -284,7 +284,7 @@ impl Hub {
         let leader = Leader::new(params.clone(), self.verify_key.clone())?;
         self.next_round += 1;
         let mut out = vec![HubOutput::ToHelper(Message::ToHelper(HelperInstruction::Open {
-            request: request.clone(),
+            request: Box::new(request.clone()),
             bits: self.announcement.bits,
             min_sites: self.announcement.min_sites,
         }))];

@@ -295,7 +295,7 @@ pub enum HelperInstruction {
     Open {
         /// The round's request (identical to what the sites received: it is bound into every
         /// report's Prio3 context, so a different request fails verification).
-        request: MeasurementRequest,
+        request: Box<MeasurementRequest>,
         /// Bit width of a cell.
         bits: u32,
         /// The job's minimum number of contributing sites.
