@@ -58,12 +58,17 @@ fn strata_for(table: &Table, columns: &[String]) -> Result<Vec<(String, String)>
     let dict = table.dictionary();
     let mut out = Vec::new();
     for c in columns {
-        let col = dict.column(c).with_context(|| format!("--strata: column {c:?} is not in the dictionary"))?;
+        let col = dict
+            .column(c)
+            .with_context(|| format!("--strata: column {c:?} is not in the dictionary"))?;
         let quoted = format!("`{}`", c.replace('`', ""));
         match &col.kind {
             Kind::Categorical { levels, .. } => {
                 for l in levels {
-                    out.push((format!("{c} = {l}"), format!("{quoted} == '{}'", l.replace('\'', "\\'"))));
+                    out.push((
+                        format!("{c} = {l}"),
+                        format!("{quoted} == '{}'", l.replace('\'', "\\'")),
+                    ));
                 }
             }
             Kind::Boolean { .. } => {
@@ -102,7 +107,11 @@ pub fn run(a: EvaluateArgs) -> Result<Outcome> {
     let opts = a.dialect.options()?;
     let dict = files::read_dictionary(&a.schema)?;
     let real = files::read_table(&a.real, dict.clone(), &opts)?;
-    let holdout = a.holdout.as_ref().map(|h| files::read_table(h, dict.clone(), &opts)).transpose()?;
+    let holdout = a
+        .holdout
+        .as_ref()
+        .map(|h| files::read_table(h, dict.clone(), &opts))
+        .transpose()?;
     let synth_schema = match &a.synthetic_schema {
         Some(p) => p.clone(),
         None => {
@@ -113,10 +122,16 @@ pub fn run(a: EvaluateArgs) -> Result<Outcome> {
     let synthetic = files::read_table(&a.synthetic, files::read_dictionary(&synth_schema)?, &opts)?;
     let mut pairs = Vec::new();
     for p in &a.time_to_event {
-        let (t, s) = p.split_once(':').with_context(|| format!("--time-to-event {p:?}: expected TIME:STATUS"))?;
+        let (t, s) = p
+            .split_once(':')
+            .with_context(|| format!("--time-to-event {p:?}: expected TIME:STATUS"))?;
         pairs.push((t.to_string(), s.to_string()));
     }
-    let strata = if a.strata.is_empty() { None } else { Some(strata_for(&real, &a.strata)?) };
+    let strata = if a.strata.is_empty() {
+        None
+    } else {
+        Some(strata_for(&real, &a.strata)?)
+    };
     let shadow: &eval::privacy::Synthesizer = &shadow_mst;
     let options = eval::report::EvaluateOptions {
         target: a.target.clone(),
@@ -126,7 +141,8 @@ pub fn run(a: EvaluateArgs) -> Result<Outcome> {
         shadow: a.shadow_attack.then_some(shadow),
         seed: a.seed,
     };
-    let bar = indicatif::ProgressBar::new_spinner().with_message("evaluating fidelity, utility, clinical agreement and privacy risk");
+    let bar = indicatif::ProgressBar::new_spinner()
+        .with_message("evaluating fidelity, utility, clinical agreement and privacy risk");
     bar.enable_steady_tick(std::time::Duration::from_millis(120));
     let mut report = eval::report::evaluate(&real, &synthetic, holdout.as_ref(), &options)?;
     bar.finish_and_clear();
@@ -136,7 +152,12 @@ pub fn run(a: EvaluateArgs) -> Result<Outcome> {
     }
     write_report(&a.out, &report)?;
     print_summary(&report);
-    println!("wrote {}/report.html and {}/metrics.json in {:.1} s", a.out.display(), a.out.display(), start.elapsed().as_secs_f64());
+    println!(
+        "wrote {}/report.html and {}/metrics.json in {:.1} s",
+        a.out.display(),
+        a.out.display(),
+        start.elapsed().as_secs_f64()
+    );
     Ok(Outcome::Success)
 }
 

@@ -383,3 +383,109 @@ fn anonymize_an_extract_and_reapply_the_strategy() {
     assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
     assert!(!dir.path().join("anon3.csv").exists());
 }
+
+#[test]
+fn evaluate_writes_the_report_and_skips_what_it_cannot_do() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = synthema(
+        &[
+            "simulate",
+            "aml",
+            "--patients",
+            "1200",
+            "--sites",
+            "2",
+            "--seed",
+            "6",
+            "--out",
+            "d",
+        ],
+        dir.path(),
+    );
+    assert!(out.status.success());
+    let out = synthema(
+        &[
+            "synth",
+            "--input",
+            "d/site-1.csv",
+            "--schema",
+            "d/dictionary.toml",
+            "--method",
+            "mst",
+            "--epsilon",
+            "2",
+            "--delta",
+            "1e-9",
+            "--rows",
+            "500",
+            "--out",
+            "s.csv",
+            "--seed",
+            "1",
+        ],
+        dir.path(),
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = synthema(
+        &[
+            "evaluate",
+            "--real",
+            "d/site-1.csv",
+            "--synthetic",
+            "s.csv",
+            "--schema",
+            "d/dictionary.toml",
+            "--holdout",
+            "d/site-2.csv",
+            "--target",
+            "NOT_A_COLUMN",
+            "--sensitive",
+            "TP53",
+            "--strata",
+            "SEX",
+            "--out",
+            "rep",
+        ],
+        dir.path(),
+    );
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert!(out.status.success(), "{stdout}{stderr}");
+    assert!(stderr.contains("skipped utility"), "{stderr}");
+    assert!(stderr.contains("skipped column ID"), "{stderr}");
+    assert!(stdout.contains("rule violations in the synthetic data"), "{stdout}");
+    let metrics: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("rep/metrics.json")).unwrap()).unwrap();
+    for key in ["summary", "fidelity", "clinical", "privacy", "skipped"] {
+        assert!(!metrics[key].is_null(), "{key} missing");
+    }
+    let strata: Vec<&str> = metrics["clinical"]["endpoints"][0]["strata"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["stratum"].as_str().unwrap())
+        .collect();
+    assert_eq!(strata, ["all", "SEX = 0", "SEX = 1"]);
+    let html = std::fs::read_to_string(dir.path().join("rep/report.html")).unwrap();
+    assert!(html.contains("<svg") && html.contains("Summary") && !html.contains("NaN"));
+    assert!(
+        !html.contains("http://") || html.matches("http://").all(|_| html.contains("xmlns")),
+        "no network links"
+    );
+    // Without a holdout the privacy section is skipped with its reason, and the rest is written.
+    let out = synthema(
+        &[
+            "evaluate",
+            "--real",
+            "d/site-1.csv",
+            "--synthetic",
+            "s.csv",
+            "--schema",
+            "d/dictionary.toml",
+            "--out",
+            "rep2",
+        ],
+        dir.path(),
+    );
+    assert!(out.status.success());
+    assert!(text(&out.stderr).contains("skipped privacy"), "{}", text(&out.stderr));
+}

@@ -56,9 +56,15 @@ fn with_pairs(real: &Table, synthetic: &Table, pairs: &[(String, String)]) -> Re
     let mut dict = (**real.dictionary()).clone();
     for (time, status) in pairs {
         if dict.column(time).is_none() || dict.column(status).is_none() {
-            return Err(Error::Input(format!("time-to-event pair {time}:{status}: column not among the compared ones")));
+            return Err(Error::Input(format!(
+                "time-to-event pair {time}:{status}: column not among the compared ones"
+            )));
         }
-        if !dict.time_to_event.iter().any(|t| &t.time == time && &t.status == status) {
+        if !dict
+            .time_to_event
+            .iter()
+            .any(|t| &t.time == time && &t.status == status)
+        {
             dict.time_to_event.push(TimeToEvent {
                 name: format!("{time}:{status}"),
                 time: time.clone(),
@@ -73,13 +79,27 @@ fn with_pairs(real: &Table, synthetic: &Table, pairs: &[(String, String)]) -> Re
 }
 
 /// Computes every section. Only a failure to align the tables is an error.
-pub fn evaluate(real: &Table, synthetic: &Table, holdout: Option<&Table>, options: &EvaluateOptions<'_>) -> Result<Report> {
+pub fn evaluate(
+    real: &Table,
+    synthetic: &Table,
+    holdout: Option<&Table>,
+    options: &EvaluateOptions<'_>,
+) -> Result<Report> {
     let aligned = align(real, synthetic, holdout)?;
-    let mut skipped: Vec<Value> =
-        aligned.skipped.iter().map(|(c, why)| json!({"what": format!("column {c}"), "reason": why})).collect();
+    let mut skipped: Vec<Value> = aligned
+        .skipped
+        .iter()
+        .map(|(c, why)| json!({"what": format!("column {c}"), "reason": why}))
+        .collect();
     let mut skip = |what: &str, reason: String| skipped.push(json!({"what": what, "reason": reason}));
 
-    let fidelity = match fidelity(&aligned, &FidelityOptions { seed: options.seed, ..FidelityOptions::default() }) {
+    let fidelity = match fidelity(
+        &aligned,
+        &FidelityOptions {
+            seed: options.seed,
+            ..FidelityOptions::default()
+        },
+    ) {
         Ok(f) => f.to_json(),
         Err(e) => {
             skip("fidelity", e.to_string());
@@ -123,13 +143,27 @@ pub fn evaluate(real: &Table, synthetic: &Table, holdout: Option<&Table>, option
     let clinical = survival::evaluate(&real_c, &synth_c, &clinical_options).to_json();
 
     let privacy = if aligned.holdout.is_none() {
-        skip("privacy", "no holdout table given (--holdout): every attack needs real records not used in training".into());
+        skip(
+            "privacy",
+            "no holdout table given (--holdout): every attack needs real records not used in training".into(),
+        );
         Value::Null
     } else {
         let sensitive: Vec<&str> = options.sensitive.iter().map(String::as_str).collect();
-        let shadow_options = ShadowOptions { seed: options.seed, ..ShadowOptions::default() };
+        let shadow_options = ShadowOptions {
+            seed: options.seed,
+            ..ShadowOptions::default()
+        };
         let shadow = options.shadow.map(|s| (s, &shadow_options));
-        match assess(&aligned, &sensitive, shadow, &PrivacyOptions { seed: options.seed, ..PrivacyOptions::default() }) {
+        match assess(
+            &aligned,
+            &sensitive,
+            shadow,
+            &PrivacyOptions {
+                seed: options.seed,
+                ..PrivacyOptions::default()
+            },
+        ) {
             Ok(p) => p.to_json(),
             Err(e) => {
                 skip("privacy", e.to_string());
@@ -150,13 +184,19 @@ pub fn evaluate(real: &Table, synthetic: &Table, holdout: Option<&Table>, option
         "skipped": skipped,
     });
     let summary = summarise(&json);
-    json["summary"] = serde_json::to_value(summary.iter().map(SummaryItem::to_json).collect::<Vec<_>>())
-        .unwrap_or(Value::Null);
+    json["summary"] =
+        serde_json::to_value(summary.iter().map(SummaryItem::to_json).collect::<Vec<_>>()).unwrap_or(Value::Null);
     let warnings = json["skipped"]
         .as_array()
         .map(|a| {
             a.iter()
-                .map(|s| format!("skipped {}: {}", s["what"].as_str().unwrap_or("?"), s["reason"].as_str().unwrap_or("?")))
+                .map(|s| {
+                    format!(
+                        "skipped {}: {}",
+                        s["what"].as_str().unwrap_or("?"),
+                        s["reason"].as_str().unwrap_or("?")
+                    )
+                })
                 .collect()
         })
         .unwrap_or_default();

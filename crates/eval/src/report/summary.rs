@@ -66,12 +66,25 @@ fn lower(v: f64, g: f64, a: f64) -> Light {
 struct Items(Vec<SummaryItem>);
 
 impl Items {
-    fn push(&mut self, section: &'static str, measure: impl Into<String>, value: Option<f64>, thresholds: &'static str, rule: impl Fn(f64) -> Light) {
+    fn push(
+        &mut self,
+        section: &'static str,
+        measure: impl Into<String>,
+        value: Option<f64>,
+        thresholds: &'static str,
+        rule: impl Fn(f64) -> Light,
+    ) {
         let (value, light) = match value {
             Some(v) if v.is_finite() => (format!("{v:.3}"), rule(v)),
             _ => ("not computed".to_string(), Light::Grey),
         };
-        self.0.push(SummaryItem { section, measure: measure.into(), value, thresholds, light });
+        self.0.push(SummaryItem {
+            section,
+            measure: measure.into(),
+            value,
+            thresholds,
+            light,
+        });
     }
 }
 
@@ -79,58 +92,167 @@ impl Items {
 pub fn summarise(report: &Value) -> Vec<SummaryItem> {
     let mut out = Items(Vec::new());
     let f = &report["fidelity"];
-    out.push("fidelity", "column shapes (mean KS/TV complement)", f["column_shapes"].as_f64(), "green ≥ 0.90, amber ≥ 0.80", |v| higher(v, 0.9, 0.8));
-    out.push("fidelity", "column pair trends (mean correlation/contingency similarity)", f["column_pair_trends"].as_f64(), "green ≥ 0.90, amber ≥ 0.80", |v| higher(v, 0.9, 0.8));
+    out.push(
+        "fidelity",
+        "column shapes (mean KS/TV complement)",
+        f["column_shapes"].as_f64(),
+        "green ≥ 0.90, amber ≥ 0.80",
+        |v| higher(v, 0.9, 0.8),
+    );
+    out.push(
+        "fidelity",
+        "column pair trends (mean correlation/contingency similarity)",
+        f["column_pair_trends"].as_f64(),
+        "green ≥ 0.90, amber ≥ 0.80",
+        |v| higher(v, 0.9, 0.8),
+    );
     if let Some(m) = f["marginals"].as_array().and_then(|m| m.last()) {
-        out.push("fidelity", format!("mean total variation of {}-way marginals", m["k"]), m["mean_tvd"].as_f64(), "green ≤ 0.10, amber ≤ 0.20", |v| lower(v, 0.1, 0.2));
+        out.push(
+            "fidelity",
+            format!("mean total variation of {}-way marginals", m["k"]),
+            m["mean_tvd"].as_f64(),
+            "green ≤ 0.10, amber ≤ 0.20",
+            |v| lower(v, 0.1, 0.2),
+        );
     }
-    out.push("fidelity", "detection AUC (real vs synthetic classifier)", f["detection"]["auc"].as_f64(), "green ≤ 0.60, amber ≤ 0.75", |v| lower(v, 0.6, 0.75));
+    out.push(
+        "fidelity",
+        "detection AUC (real vs synthetic classifier)",
+        f["detection"]["auc"].as_f64(),
+        "green ≤ 0.60, amber ≤ 0.75",
+        |v| lower(v, 0.6, 0.75),
+    );
 
     let u = &report["utility"];
     if let Some(scores) = u["scores"].as_array() {
-        let key = if u["task"] == "survival" { "c_index" } else if u["task"] == "regression" { "r_squared" } else { "auc" };
+        let key = if u["task"] == "survival" {
+            "c_index"
+        } else if u["task"] == "regression" {
+            "r_squared"
+        } else {
+            "auc"
+        };
         let score = |trained: &str| {
-            scores.iter().filter(|s| s["trained_on"] == trained).filter_map(|s| s[key].as_f64()).fold(None, |m: Option<f64>, v| Some(m.map_or(v, |m| m.max(v))))
+            scores
+                .iter()
+                .filter(|s| s["trained_on"] == trained)
+                .filter_map(|s| s[key].as_f64())
+                .fold(None, |m: Option<f64>, v| Some(m.map_or(v, |m| m.max(v))))
         };
         let ratio = match (score("synthetic"), score("real")) {
             (Some(s), Some(r)) if r > 0.0 => Some(s / r),
             _ => None,
         };
-        out.push("utility", format!("train-on-synthetic / train-on-real {key}, target {}", u["target"]), ratio, "green ≥ 0.95, amber ≥ 0.85", |v| higher(v, 0.95, 0.85));
+        out.push(
+            "utility",
+            format!("train-on-synthetic / train-on-real {key}, target {}", u["target"]),
+            ratio,
+            "green ≥ 0.95, amber ≥ 0.85",
+            |v| higher(v, 0.95, 0.85),
+        );
     }
 
     let c = &report["clinical"];
     if let Some(rules) = c["rules"].as_array() {
         let broken: f64 = rules.iter().filter_map(|r| r["synthetic"]["violations"].as_f64()).sum();
-        out.push("clinical", format!("rule violations in the synthetic data ({} rules)", rules.len()), Some(broken), "green = 0, otherwise red", |v| if v == 0.0 { Light::Green } else { Light::Red });
+        out.push(
+            "clinical",
+            format!("rule violations in the synthetic data ({} rules)", rules.len()),
+            Some(broken),
+            "green = 0, otherwise red",
+            |v| if v == 0.0 { Light::Green } else { Light::Red },
+        );
     }
     for e in c["endpoints"].as_array().into_iter().flatten() {
         let all = e["strata"].as_array().and_then(|s| s.first());
         let p = all.and_then(|s| s["logrank"]["p_value"].as_f64());
-        out.push("clinical", format!("{}: log-rank p, real vs synthetic (all patients)", e["endpoint"].as_str().unwrap_or("?")), p, "green ≥ 0.05, amber ≥ 0.01 (a small p: the curves differ)", |v| higher(v, 0.05, 0.01));
+        out.push(
+            "clinical",
+            format!(
+                "{}: log-rank p, real vs synthetic (all patients)",
+                e["endpoint"].as_str().unwrap_or("?")
+            ),
+            p,
+            "green ≥ 0.05, amber ≥ 0.01 (a small p: the curves differ)",
+            |v| higher(v, 0.05, 0.01),
+        );
         let strata = e["strata"].as_array().map(|s| &s[1.min(s.len())..]).unwrap_or(&[]);
         let tested: Vec<f64> = strata.iter().filter_map(|s| s["logrank"]["p_value"].as_f64()).collect();
-        let share = (!tested.is_empty()).then(|| tested.iter().filter(|p| **p >= 0.05).count() as f64 / tested.len() as f64);
-        out.push("clinical", format!("{}: share of strata whose curves agree (log-rank p ≥ 0.05)", e["endpoint"].as_str().unwrap_or("?")), share, "green ≥ 0.80, amber ≥ 0.60", |v| higher(v, 0.8, 0.6));
+        let share =
+            (!tested.is_empty()).then(|| tested.iter().filter(|p| **p >= 0.05).count() as f64 / tested.len() as f64);
+        out.push(
+            "clinical",
+            format!(
+                "{}: share of strata whose curves agree (log-rank p ≥ 0.05)",
+                e["endpoint"].as_str().unwrap_or("?")
+            ),
+            share,
+            "green ≥ 0.80, amber ≥ 0.60",
+            |v| higher(v, 0.8, 0.6),
+        );
     }
     for cox in c["cox"].as_array().into_iter().flatten() {
         let agreement = cox["agreement"].as_array();
-        let share = agreement.filter(|a| !a.is_empty()).map(|a| a.iter().filter(|x| x["intervals_overlap"] == true).count() as f64 / a.len() as f64);
-        out.push("clinical", format!("{}: Cox hazard ratios whose 95% CIs overlap", cox["endpoint"].as_str().unwrap_or("?")), share, "green ≥ 0.80, amber ≥ 0.50", |v| higher(v, 0.8, 0.5));
+        let share = agreement
+            .filter(|a| !a.is_empty())
+            .map(|a| a.iter().filter(|x| x["intervals_overlap"] == true).count() as f64 / a.len() as f64);
+        out.push(
+            "clinical",
+            format!(
+                "{}: Cox hazard ratios whose 95% CIs overlap",
+                cox["endpoint"].as_str().unwrap_or("?")
+            ),
+            share,
+            "green ≥ 0.80, amber ≥ 0.50",
+            |v| higher(v, 0.8, 0.5),
+        );
     }
 
     let p = &report["privacy"];
     if !p.is_null() {
-        out.push("privacy", "distance membership attack AUC", p["membership_distance"]["auc"].as_f64(), "green < 0.55, amber ≤ 0.60", |v| lower(v, 0.55 - 1e-12, 0.6));
-        out.push("privacy", "share of synthetic rows closer to train than to holdout", p["distance"]["closer_to_train_share"].as_f64(), "green ≤ 0.55, amber ≤ 0.60", |v| lower(v, 0.55, 0.6));
-        let em = match (p["distance"]["synthetic_exact_match_rate"].as_f64(), p["distance"]["holdout_exact_match_rate"].as_f64()) {
+        out.push(
+            "privacy",
+            "distance membership attack AUC",
+            p["membership_distance"]["auc"].as_f64(),
+            "green < 0.55, amber ≤ 0.60",
+            |v| lower(v, 0.55 - 1e-12, 0.6),
+        );
+        out.push(
+            "privacy",
+            "share of synthetic rows closer to train than to holdout",
+            p["distance"]["closer_to_train_share"].as_f64(),
+            "green ≤ 0.55, amber ≤ 0.60",
+            |v| lower(v, 0.55, 0.6),
+        );
+        let em = match (
+            p["distance"]["synthetic_exact_match_rate"].as_f64(),
+            p["distance"]["holdout_exact_match_rate"].as_f64(),
+        ) {
             (Some(s), Some(h)) => Some(s - h),
             _ => None,
         };
-        out.push("privacy", "exact-match rate, synthetic − holdout", em, "green ≤ 0.01, amber ≤ 0.05", |v| lower(v, 0.01, 0.05));
-        out.push("privacy", "distance attack AUC on the rarest records", p["membership_distance"]["rare"]["auc"].as_f64(), "green < 0.60, amber ≤ 0.70", |v| lower(v, 0.6 - 1e-12, 0.7));
+        out.push(
+            "privacy",
+            "exact-match rate, synthetic − holdout",
+            em,
+            "green ≤ 0.01, amber ≤ 0.05",
+            |v| lower(v, 0.01, 0.05),
+        );
+        out.push(
+            "privacy",
+            "distance attack AUC on the rarest records",
+            p["membership_distance"]["rare"]["auc"].as_f64(),
+            "green < 0.60, amber ≤ 0.70",
+            |v| lower(v, 0.6 - 1e-12, 0.7),
+        );
         if !p["membership_shadow"].is_null() {
-            out.push("privacy", "shadow-model attack mean AUC", p["membership_shadow"]["mean_auc"].as_f64(), "green < 0.60, amber ≤ 0.70", |v| lower(v, 0.6 - 1e-12, 0.7));
+            out.push(
+                "privacy",
+                "shadow-model attack mean AUC",
+                p["membership_shadow"]["mean_auc"].as_f64(),
+                "green < 0.60, amber ≤ 0.70",
+                |v| lower(v, 0.6 - 1e-12, 0.7),
+            );
         }
         for a in p["attribute_inference"].as_array().into_iter().flatten() {
             let n = &a["nearest"];
@@ -139,7 +261,16 @@ pub fn summarise(report: &Value) -> Vec<SummaryItem> {
                 (Some(x), Some(lo)) if lo > 0.0 && x <= 0.05 => Light::Amber,
                 _ => Light::Red,
             };
-            out.push("privacy", format!("attribute inference excess success on {}", a["column"].as_str().unwrap_or("?")), n["excess"].as_f64(), "green: CI includes 0 or < 0.02; amber ≤ 0.05", light);
+            out.push(
+                "privacy",
+                format!(
+                    "attribute inference excess success on {}",
+                    a["column"].as_str().unwrap_or("?")
+                ),
+                n["excess"].as_f64(),
+                "green: CI includes 0 or < 0.02; amber ≤ 0.05",
+                light,
+            );
         }
     }
     out.0
