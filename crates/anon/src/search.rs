@@ -368,3 +368,107 @@ impl Lattice {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+    use crate::pipeline::Prepared;
+    use std::sync::Arc;
+
+    const DICT: &str = include_str!("../tests/fixtures/adult-dictionary.toml");
+    const DATA: &str = include_str!("../tests/fixtures/adult-sample.csv");
+    const CONFIG: &str = include_str!("../tests/fixtures/adult-sample-k5l2.toml");
+
+    /// The search's optimum equals the best node found by evaluating every node, for each
+    /// model combination and both metrics (models with suppression are not monotone, so this
+    /// also checks that the lower-bound pruning never skips the optimum).
+    #[test]
+    fn search_finds_the_brute_force_optimum() {
+        let dict = Arc::new(table::Dictionary::from_toml(DICT, "adult-dictionary.toml").unwrap());
+        let t = table::csv::read_table(DATA.as_bytes(), "adult-sample.csv", dict, &Default::default()).unwrap();
+        let variants = [
+            ("k = 5\nl = 2", "0.05", "loss"),
+            ("k = 5", "0.01", "loss"),
+            ("k = 3\nt = 0.2", "0.02", "loss"),
+            ("k = 2\nl = 1.5\nl_variant = \"entropy\"", "0.03", "loss"),
+            (
+                "k = 5\nl = 2\nl_variant = \"recursive\"\nc = 4",
+                "0.05",
+                "discernibility",
+            ),
+            ("k = 10", "0.0", "discernibility"),
+        ];
+        let mut solved = 0;
+        for (privacy, limit, metric) in variants {
+            let text = CONFIG.replace("k = 5\nl = 2", privacy).replace(
+                "suppression_limit = 0.05",
+                &format!("suppression_limit = {limit}\nmetric = \"{metric}\""),
+            );
+            let config = Config::from_toml(&text, "variant.toml").unwrap();
+            let prepared = Prepared::new(&t, &config, None).unwrap();
+            let problem = prepared.problem();
+            let found = problem.search(100_000);
+            let lattice = Lattice::new(prepared.hierarchies.iter().map(|h| h.height()).collect());
+            let mut best: Option<NodeFigures> = None;
+            for idx in 0..lattice.size as usize {
+                let f = problem.evaluate(&lattice.node(idx)).0;
+                if f.satisfied && best.as_ref().is_none_or(|b| problem.score(&f) < problem.score(b)) {
+                    best = Some(f);
+                }
+            }
+            let what = format!("{privacy} / {limit} / {metric}");
+            match (&found.best, &best) {
+                (Some(a), Some(b)) => {
+                    solved += 1;
+                    assert!(
+                        (problem.score(a) - problem.score(b)).abs() < 1e-9,
+                        "{what}: {a:?} vs {b:?}"
+                    );
+                }
+                (None, None) => {}
+                (a, b) => panic!("{what}: search {a:?}, brute force {b:?}"),
+            }
+            assert!(found.nodes_checked <= lattice.size as usize);
+        }
+        assert_eq!(solved, variants.len(), "every variant has a solution on this sample");
+    }
+
+    /// Full Adult (path in `ANON_ADULT_CSV`, e.g. /work/shared/data/adult.csv) with
+    /// `examples/anonymize/adult.toml`: times the search and checks it against brute force.
+    #[test]
+    #[ignore = "needs the Adult CSV (ANON_ADULT_CSV) and about a minute"]
+    fn adult_search_is_optimal_and_fast() {
+        let Ok(path) = std::env::var("ANON_ADULT_CSV") else {
+            panic!("set ANON_ADULT_CSV to the Adult CSV path");
+        };
+        let dict = Arc::new(table::Dictionary::from_toml(DICT, "adult-dictionary.toml").unwrap());
+        let file = std::fs::File::open(&path).unwrap();
+        let t = table::csv::read_table(std::io::BufReader::new(file), &path, dict, &Default::default()).unwrap();
+        let text = include_str!("../../../examples/anonymize/adult.toml");
+        let config = Config::from_toml(text, "adult.toml").unwrap();
+        let start = std::time::Instant::now();
+        let prepared = Prepared::new(&t, &config, None).unwrap();
+        let problem = prepared.problem();
+        let found = problem.search(config.lattice_limit);
+        let search_secs = start.elapsed().as_secs_f64();
+        let lattice = Lattice::new(prepared.hierarchies.iter().map(|h| h.height()).collect());
+        let start = std::time::Instant::now();
+        let mut best: Option<NodeFigures> = None;
+        for idx in 0..lattice.size as usize {
+            let f = problem.evaluate(&lattice.node(idx)).0;
+            if f.satisfied && best.as_ref().is_none_or(|b| problem.score(&f) < problem.score(b)) {
+                best = Some(f);
+            }
+        }
+        let brute_secs = start.elapsed().as_secs_f64();
+        let (a, b) = (found.best.unwrap(), best.unwrap());
+        eprintln!(
+            "adult: lattice {} nodes, {} checked, search {search_secs:.2} s (encoding included); \
+             node {:?} loss {:.6}; brute force {:?} loss {:.6} in {brute_secs:.1} s",
+            lattice.size, found.nodes_checked, a.node, a.loss, b.node, b.loss
+        );
+        assert!((a.loss - b.loss).abs() < 1e-12);
+        assert!(search_secs < 10.0);
+    }
+}
