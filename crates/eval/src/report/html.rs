@@ -9,7 +9,7 @@ const STYLE: &str = "body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sa
 h1{font-size:1.6em;margin-bottom:0}h2{border-bottom:2px solid #eee;padding-bottom:4px;margin-top:2em}h3{margin-bottom:4px}\
 table{border-collapse:collapse;margin:8px 0 16px}td,th{border:1px solid #ddd;padding:3px 8px;font-size:0.9em;text-align:left}\
 th{background:#f6f6f6}td.n{text-align:right;font-variant-numeric:tabular-nums}.grid{display:flex;flex-wrap:wrap;gap:8px}\
-.dot{display:inline-block;width:12px;height:12px;border-radius:6px;margin-right:6px;vertical-align:middle}\
+td:first-child{white-space:nowrap}.dot{display:inline-block;width:12px;height:12px;border-radius:6px;margin-right:6px;vertical-align:middle}\
 .green{background:#2ca02c}.amber{background:#ffbf00}.red{background:#d62728}.grey{background:#aaa}.muted{color:#777;font-size:0.9em}";
 
 fn num(v: &Value) -> String {
@@ -76,7 +76,7 @@ pub fn render(report: &Value) -> String {
     utility(&mut out, &report["utility"]);
     clinical(&mut out, &report["clinical"]);
     privacy(&mut out, &report["privacy"]);
-    out.push_str("<h2>Skipped</h2>");
+    out.push_str("<h2 id=\"skipped\">Skipped</h2>");
     let skipped = arr(&report["skipped"]);
     if skipped.is_empty() {
         out.push_str("<p>Nothing was skipped.</p>");
@@ -92,7 +92,7 @@ pub fn render(report: &Value) -> String {
 }
 
 fn summary(out: &mut String, items: &Value) {
-    out.push_str("<h2>Summary</h2>");
+    out.push_str("<h2 id=\"summary\">Summary</h2>");
     table(
         out,
         &["", "section", "measure", "value", "thresholds"],
@@ -110,7 +110,7 @@ fn summary(out: &mut String, items: &Value) {
 }
 
 fn fidelity(out: &mut String, f: &Value) {
-    out.push_str("<h2>Fidelity</h2>");
+    out.push_str("<h2 id=\"fidelity\">Fidelity</h2>");
     if f.is_null() {
         out.push_str("<p>Not computed (see Skipped).</p>");
         return;
@@ -200,7 +200,7 @@ fn fidelity(out: &mut String, f: &Value) {
 }
 
 fn utility(out: &mut String, u: &Value) {
-    out.push_str("<h2>Utility</h2>");
+    out.push_str("<h2 id=\"utility\">Utility</h2>");
     if u.is_null() {
         out.push_str("<p>No target given (use --target COLUMN or a time-to-event pair name).</p>");
         return;
@@ -249,7 +249,7 @@ fn curve(v: &Value) -> Vec<(f64, f64, f64, f64)> {
 }
 
 fn clinical(out: &mut String, c: &Value) {
-    out.push_str("<h2>Clinical agreement</h2>");
+    out.push_str("<h2 id=\"clinical\">Clinical agreement</h2>");
     for e in arr(&c["endpoints"]) {
         let unit = e["unit"].as_str().unwrap_or("time");
         let _ = write!(
@@ -394,7 +394,7 @@ fn clinical(out: &mut String, c: &Value) {
 }
 
 fn privacy(out: &mut String, p: &Value) {
-    out.push_str("<h2>Privacy risk</h2>");
+    out.push_str("<h2 id=\"privacy\">Privacy risk</h2>");
     if p.is_null() {
         out.push_str(
             "<p>Not computed: the attacks need a holdout of real records not used in training (--holdout).</p>",
