@@ -111,6 +111,12 @@ impl Hierarchy {
                 _ => {}
             },
             HierarchySpec::Intervals { widths, anchor } => {
+                if !kind.is_numeric() {
+                    return Err(col_err(format!(
+                        "`intervals` needs a numeric column, not {}",
+                        kind.name()
+                    )));
+                }
                 let anchor = match (anchor, kind) {
                     (Some(a), _) => *a,
                     (None, Kind::Integer { min, .. }) => min.map_or(0.0, |m| m as f64),
@@ -517,6 +523,13 @@ mod tests {
         assert_eq!(labels_of(&h, 1), vec![s("750**")]);
         assert_eq!(labels_of(&h, 2), vec![s("*****")]);
         let refused = Hierarchy::build("x", &Kind::Text, &HierarchySpec::Dictionary, &[Value::Text("a".into())]);
+        assert!(matches!(refused, Err(Error::Column { .. })));
+        // Intervals on a date column are refused, even with an explicit anchor.
+        let spec = HierarchySpec::Intervals {
+            widths: vec![30.0],
+            anchor: Some(0.0),
+        };
+        let refused = Hierarchy::build("dx", &date, &spec, &[Value::Date(Date::from_ymd(2024, 1, 1).unwrap())]);
         assert!(matches!(refused, Err(Error::Column { .. })));
     }
 }

@@ -43,7 +43,7 @@ impl Strategy {
             optimal: self.optimal,
             generalisation: self.generalisation.clone(),
         };
-        toml::to_string(&dto).unwrap_or_else(|e| format!("# strategy could not be serialised: {e}\n"))
+        toml::to_string(&dto).expect("a strategy DTO of strings, integers and booleans always serialises")
     }
 
     /// Parses a strategy written by [`Strategy::to_toml`].
