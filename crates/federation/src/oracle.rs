@@ -25,6 +25,7 @@ use synth::oracle::{Candidate, MeasurementOracle, NoisyMarginal, RESOLUTION};
 use crate::hub::RoundSpec;
 use crate::msg::{MODEL_SCALE, Purpose, ScoreQuery, VoteQuery, WireRational};
 use crate::noise::{Noise, aggregator_sigma2};
+use crate::query::sampling_floor;
 use crate::simulation::Simulation;
 use crate::{FederationError, input};
 use rand::RngExt;
@@ -249,6 +250,13 @@ impl MeasurementOracle for FederatedOracle {
                     models: candidates.iter().map(|c| fixed_model(c.model)).collect(),
                     resolution,
                 };
+                // The sites' sampling floors (public), summed over the sites.
+                let sites = self.sim.hub().announcement().sites.len() as u32;
+                let floors: Vec<f64> = query
+                    .models
+                    .iter()
+                    .map(|m| f64::from(sites) * sampling_floor(m, sites))
+                    .collect();
                 let release = self
                     .sim
                     .run(RoundSpec {
@@ -268,7 +276,8 @@ impl MeasurementOracle for FederatedOracle {
                 candidates
                     .iter()
                     .zip(&release.values)
-                    .map(|(c, &v)| c.weight * (v as f64 / q - c.penalty))
+                    .zip(&floors)
+                    .map(|((c, &v), floor)| c.weight * (v as f64 / q - floor - c.penalty))
                     .collect()
             }
             Selection::LocalVotes { resolution } => {

@@ -170,6 +170,26 @@ pub(crate) fn local_errors(
     Ok(out)
 }
 
+/// The expected L1 error of one site's marginal against the model from sampling alone, if the
+/// site held `N/S` records drawn from the model: `Σ_c √(2·(N/S)·p_c(1 − p_c)/π)` with `p = m/N`.
+/// Computed from public values only (the model and the number of sites), so subtracting it from
+/// a local score changes no sensitivity; it removes the floor that a site's own sampling noise
+/// puts under its local error, which the union's error does not have to the same degree.
+pub fn sampling_floor(model: &[u64], sites: u32) -> f64 {
+    let total: f64 = model.iter().map(|&m| m as f64).sum();
+    if total <= 0.0 || sites == 0 {
+        return 0.0;
+    }
+    let share = total / crate::msg::MODEL_SCALE as f64 / f64::from(sites);
+    model
+        .iter()
+        .map(|&m| {
+            let p = m as f64 / total;
+            (2.0 * share * p * (1.0 - p) / std::f64::consts::PI).sqrt()
+        })
+        .sum()
+}
+
 /// The site's quantised local scores `⌊q·‖x_{s,c} − (n_s/N_c)·m_c‖₁⌋`, one per candidate.
 fn local_scores(data: &Encoded, request: &MeasurementRequest, query: &Query) -> Result<Vec<u64>> {
     let scores = request

@@ -24,7 +24,7 @@ use crate::msg::{
     SiteId, Upload, to_hex,
 };
 use crate::noise::{rho_of_request, vote_mechanism};
-use crate::query::{Query, check, count, local_errors, params};
+use crate::query::{Query, check, count, local_errors, params, sampling_floor};
 use crate::{FederationError, Result, protocol};
 use dp::Rho;
 
@@ -378,8 +378,10 @@ fn vote(data: &Encoded, request: &MeasurementRequest, query: &Query, rng: &mut C
         .iter()
         .zip(&votes.weights)
         .zip(&votes.penalties)
-        .map(|((&l1, &w), &p)| {
-            let score = resolution * w as f64 * (l1 - p as f64 / scale / sites) / max_weight;
+        .zip(&votes.models)
+        .map(|(((&l1, &w), &p), model)| {
+            let floor = sampling_floor(model, votes.sites);
+            let score = resolution * w as f64 * (l1 - floor - p as f64 / scale / sites) / max_weight;
             score.floor().clamp(-9.0e15, 9.0e15) as i64
         })
         .collect();

@@ -291,3 +291,42 @@ fn upload_bytes_are_accounted_per_site() {
     measure(&mut sim, &fx, &[0, 1]).unwrap();
     assert!(sim.upload_bytes().iter().all(|&b| b > 1000), "{:?}", sim.upload_bytes());
 }
+
+#[test]
+fn a_vote_round_counts_one_vote_per_contributing_site_without_noise() {
+    let fx = fixture(3, 600, 11);
+    // Noise on: vote rounds get none from the aggregators all the same.
+    let mut sim = simulation(&fx, 2, 1.0, 2.0, config(Noise::DiscreteGaussian, vec![]));
+    let marginals = vec![vec![0, 1], vec![2, 5], vec![4]];
+    let sizes = fx.domain.sizes();
+    let models: Vec<Vec<u64>> = marginals
+        .iter()
+        .map(|m| vec![1024; m.iter().map(|&a| sizes[a]).product()])
+        .collect();
+    let spec = federation::RoundSpec {
+        purpose: Purpose::Votes,
+        marginals: marginals.clone(),
+        maps: none(&fx),
+        scores: None,
+        votes: Some(federation::msg::VoteQuery {
+            models,
+            weights: vec![1024, 2048, 1024],
+            penalties: vec![0, 0, 0],
+            epsilon: federation::msg::WireRational { num: 1, den: 10 },
+            resolution: 64,
+            sites: 3,
+        }),
+        sigma2: Rational::integer(1).unwrap(),
+        what: "votes".into(),
+    };
+    let release = sim.run(spec).unwrap();
+    assert_eq!(release.values.len(), 3);
+    assert!(release.values.iter().all(|&v| v >= 0));
+    assert_eq!(release.values.iter().sum::<i64>(), 3, "{:?}", release.values);
+    // Each site charged ε²/8 = 0.00125 (rounded up), recomputed from the request's ε.
+    for site in sim.sites() {
+        let spent = site.ledger().committed(DATASET);
+        assert!((spent - 0.00125).abs() < 1e-9, "{spent}");
+    }
+    check_ledgers(&sim);
+}
