@@ -210,7 +210,7 @@ impl HelperNode {
                             .reports
                             .get(&r.report_id)
                             .cloned()
-                            .unwrap_or_else(|| SiteId("?".into())),
+                            .unwrap_or_else(|| SiteId("unknown".into())),
                         detail: format!("{:?}: {}", r.reason, r.detail),
                     });
                 }

@@ -14,9 +14,10 @@
 //!   the aggregators sum the valid shares and **each** adds discrete Gaussian noise meeting the
 //!   request's ρ on its own; the hub unshards. Central semantics on the union of the data, with
 //!   variance 2σ² instead of σ² (the cost of trusting neither aggregator with the exact sum).
-//! - *select*: "noisy-measure then select" — the candidates' marginals are measured together
-//!   under secure aggregation with the selection budget (L2 sensitivity √k for k candidates),
-//!   and the choice is a post-processing of that release (see [`oracle`]).
+//! - *select*: the union's exact scores cannot be revealed, so one of three sound variants
+//!   ([`Selection`]): secure sum of the sites' quantised local scores with aggregator noise
+//!   (default), the candidates' marginals measured together then scored, or one
+//!   exponential-mechanism vote per site, secure-summed. Each charges ε²/8 at every site.
 //!
 //! Architecture invariant: *a site sends nothing derived from its data except secret shares
 //! (and its declared record count).* Every site recomputes the ρ of every request from the

@@ -7,17 +7,24 @@
 //! against the hub, the helper, the requester and any coalition of sites (see [`crate::noise`]),
 //! with per-cell variance 2σ² (reported as `sigma = √(2σ²)` so the estimator weights it right).
 //!
-//! **select(candidates, ε)** — "noisy-measure then select". The score of a candidate,
-//! `weight·(‖x − x̂‖₁ − penalty)`, needs the union's exact marginal `x`, which secure aggregation
-//! must not reveal. Instead one round measures the k candidates' marginals *together* (the
-//! concatenated vector has L2 sensitivity √k) with the budget the central exponential mechanism
-//! would have cost, ρ_sel = ε²/8 (charged in full at every site, recomputed there from σ²), so
-//! each aggregator's σ² ≥ k/(2ρ_sel). The choice is then post-processing of that release: the
-//! arg-max of `weight·(‖y − x̂‖₁ − penalty − √(2/π)·σ_tot·cells)`, where the last term removes
-//! the L1 inflation the noise itself adds. Privacy: ρ_sel-zCDP by the Gaussian mechanism and
-//! post-processing — the same charge as the central selection, spent on a noisier signal (the
-//! utility gap is measured in `docs/federation.md`). The selection's noisy marginals are
-//! discarded, never fed to the model, so the synthesizers' accounting is unchanged.
+//! **select(candidates, ε)** — the score `weight·(‖x − x̂‖₁ − penalty)` needs the union's exact
+//! marginal `x`, which secure aggregation must not reveal. Three sound variants ([`Selection`]),
+//! each charging ρ_sel = ε²/8 (what the central exponential mechanism costs) at every site,
+//! where the site recomputes it from the request:
+//!
+//! - [`Selection::NoisyMarginals`]: one round measures the k candidates' marginals together
+//!   (L2 sensitivity √k, σ² ≥ k/(2ρ_sel) per aggregator); the choice is the arg-max of
+//!   `weight·(‖y − x̂‖₁ − penalty − √(2/π)·σ_tot·cells)`, post-processing of that release.
+//! - [`Selection::SummedLocalScores`] (default): each site's quantised local error
+//!   `⌊q·‖x_s − (n_s/N)·x̂‖₁⌋` is secure-summed (per-candidate sensitivity 2q + 1, σ² ≥
+//!   k(2q+1)²/(2ρ_sel) per aggregator); the choice is the arg-max of
+//!   `weight·(S/q − sampling floor − penalty)`, post-processing.
+//! - [`Selection::LocalVotes`]: each site runs the exponential mechanism with ε on its local
+//!   scores and casts one vote; votes are secure-summed without aggregator noise (each vote is
+//!   ε²/8-zCDP for its site's records; parallel composition); the most-voted candidate wins.
+//!
+//! The selection's releases are never fed to the model, so the synthesizers' accounting is
+//! unchanged. The utility gap of each variant is measured in `docs/federation.md`.
 
 use dp::{Accountant, Epsilon, ExponentialMechanism, GaussianMechanism, Rho};
 use synth::oracle::{Candidate, MeasurementOracle, NoisyMarginal, RESOLUTION};
