@@ -326,6 +326,9 @@ impl MeasurementOracle for FederatedOracle {
         // Arg-max, ties broken uniformly at random (votes tie often).
         let best = scores.iter().copied().fold(f64::NEG_INFINITY, f64::max);
         let tied: Vec<usize> = (0..scores.len()).filter(|&i| scores[i] == best).collect();
+        if tied.is_empty() {
+            return Err(synth::Error::Input("no candidate has a finite score".into()));
+        }
         Ok(tied[self.rng.random_range(0..tied.len())])
     }
 

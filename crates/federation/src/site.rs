@@ -387,6 +387,9 @@ fn vote(data: &Encoded, request: &MeasurementRequest, query: &Query, rng: &mut C
         .collect();
     let pick = mechanism.select(&scores, rng)?;
     let mut one_hot = vec![0u64; scores.len()];
-    one_hot[pick] = 1;
+    let slot = one_hot
+        .get_mut(pick)
+        .ok_or_else(|| crate::input(format!("the mechanism chose {pick} of {} candidates", scores.len())))?;
+    *slot = 1;
     Ok(one_hot)
 }
