@@ -61,6 +61,16 @@ pub enum Fault {
         /// The round.
         round: u32,
     },
+    /// The site's uploads of `round` claim to come from site `claims` (the transport still
+    /// authenticates the real sender).
+    Impersonate {
+        /// The site.
+        site: usize,
+        /// The round.
+        round: u32,
+        /// The site it claims to be.
+        claims: usize,
+    },
     /// One byte of the site's leader share is altered in transit.
     TamperShare {
         /// The site.
@@ -401,8 +411,14 @@ impl Simulation {
             _ => None,
         };
         let tamper = self.fault(|f| hit(f, 2));
+        let impostor =
+            self.fault(|f| matches!(f, Fault::Impersonate { site, round: r, .. } if *site == i && *r == round));
+        let claimed = match &impostor {
+            Some(Fault::Impersonate { claims, .. }) => self.sites.get(*claims).map(|s| s.id().clone()),
+            _ => None,
+        };
         let vanish = self.fault(|f| hit(f, 3));
-        for f in [&replay, &tamper, &vanish].into_iter().flatten() {
+        for f in [&replay, &tamper, &vanish, &impostor].into_iter().flatten() {
             self.events.push(SimEvent::FaultInjected(f.clone()));
         }
         for output in outputs {
@@ -412,6 +428,9 @@ impl Simulation {
             };
             if let (Message::Upload(upload), Some((leader, helper))) = (&mut message, &forged) {
                 upload.share = if to_hub { leader.clone() } else { helper.clone() };
+            }
+            if let (Message::Upload(upload), Some(claimed)) = (&mut message, &claimed) {
+                upload.site = claimed.clone();
             }
             if let (Message::Upload(upload), true, true) = (&mut message, to_hub, tamper.is_some()) {
                 upload.share = tamper_hex(&upload.share);

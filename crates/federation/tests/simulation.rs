@@ -330,3 +330,23 @@ fn a_vote_round_counts_one_vote_per_contributing_site_without_noise() {
     }
     check_ledgers(&sim);
 }
+
+#[test]
+fn an_upload_claiming_another_site_is_rejected_by_both_aggregators() {
+    let fx = fixture(3, 600, 12);
+    let fault = Fault::Impersonate {
+        site: 0,
+        round: 1,
+        claims: 1,
+    };
+    let mut sim = simulation(&fx, 2, 1.0, 2.0, config(Noise::DisabledForTests, vec![fault]));
+    // Site 1 still counts once; site 0's claim is refused at the hub and at the helper.
+    assert_eq!(measure(&mut sim, &fx, &[0]).unwrap(), plain_sum(&without(&fx, 0), &[0]));
+    let refused = sim
+        .rejected()
+        .iter()
+        .filter(|r| r.site == site_id(0) && r.detail.contains("names"))
+        .count();
+    assert_eq!(refused, 2, "{:?}", sim.rejected());
+    check_ledgers(&sim);
+}
