@@ -520,3 +520,77 @@ impl QiDto {
         Ok(HierarchySpec::Dictionary)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const BASE: &str = "format_version = 1\nsuppression_limit = 0.0\n[identifiers]\naction = \"remove\"\n";
+
+    fn parse(rest: &str) -> Result<Config> {
+        Config::from_toml(&format!("{BASE}{rest}"), "c.toml")
+    }
+
+    fn message(rest: &str) -> String {
+        match parse(rest) {
+            Err(Error::Config { message, .. }) => message,
+            other => panic!("expected a config error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn models_are_parsed_into_their_variants() {
+        let qi = "[[quasi_identifier]]\ncolumn = \"a\"\n[[sensitive]]\ncolumn = \"s\"\n";
+        let c = parse(&format!(
+            "[privacy]\nk = 3\nl = 2.5\nl_variant = \"entropy\"\nt = 0.3\n{qi}"
+        ))
+        .unwrap();
+        assert_eq!(c.privacy.l_diversity, Some(LDiversity::Entropy { l: 2.5 }));
+        assert_eq!(c.privacy.t_closeness, Some(0.3));
+        assert_eq!(c.metric, Metric::Loss);
+        assert_eq!(c.lattice_limit, 100_000);
+        let c = parse(&format!(
+            "[privacy]\nk = 3\nl = 3\nl_variant = \"recursive\"\nc = 2\n{qi}"
+        ))
+        .unwrap();
+        assert_eq!(c.privacy.l_diversity, Some(LDiversity::Recursive { c: 2.0, l: 3 }));
+        assert_eq!(c.privacy.l_diversity.map(|l| l.min_class_size()), Some(3));
+    }
+
+    #[test]
+    fn inconsistent_configs_are_refused_with_a_reason() {
+        let qi = "[[quasi_identifier]]\ncolumn = \"a\"\n";
+        assert!(message(&format!("[privacy]\nk = 2\nl = 2\n{qi}")).contains("[[sensitive]]"));
+        assert!(
+            message(&format!(
+                "[privacy]\nk = 2\nl = 2\nc = 1\n{qi}[[sensitive]]\ncolumn = \"s\"\n"
+            ))
+            .contains("`c`")
+        );
+        assert!(
+            message(&format!(
+                "[privacy]\nk = 2\nl = 2.5\n{qi}[[sensitive]]\ncolumn = \"s\"\n"
+            ))
+            .contains("whole l")
+        );
+        assert!(message(&format!("[privacy]\nk = 0\n{qi}")).contains("k must be at least 1"));
+        assert!(message("[privacy]\nk = 2\n").contains("quasi_identifier"));
+        let bad = "[privacy]\nk = 2\n[[quasi_identifier]]\ncolumn = \"a\"\nintervals = [5, 7]\n";
+        assert!(message(bad).contains("multiple"));
+        let two = "[privacy]\nk = 2\n[[quasi_identifier]]\ncolumn = \"a\"\nmask = [1]\ngroups = [{ x = [\"1\"] }]\n";
+        assert!(message(two).contains("at most one"));
+        let unknown = format!("[privacy]\nk = 2\nkk = 3\n{qi}");
+        match parse(&unknown) {
+            Err(Error::Config { line, message, .. }) => {
+                assert_eq!(line, 7);
+                assert!(message.contains("kk"), "{message}");
+            }
+            other => panic!("{other:?}"),
+        }
+        let both = format!("[privacy]\nk = 2\n{qi}[[sensitive]]\ncolumn = \"a\"\n");
+        assert_eq!(
+            parse(&both).unwrap_err(),
+            Error::SensitiveIsQuasiIdentifier { column: "a".into() }
+        );
+    }
+}

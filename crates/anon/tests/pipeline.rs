@@ -148,3 +148,33 @@ fn dates_shift_by_one_offset_per_patient() {
     }
     assert!(o.report.notes.iter().any(|n| n.contains("shifted")));
 }
+
+#[test]
+fn date_shifting_needs_every_patient_identifier() {
+    let dict = Arc::new(
+        Dictionary::from_toml(
+            &DATES.replace("type = \"identifier\"", "type = \"identifier\"\nmissing = \"allowed\""),
+            "visits.toml",
+        )
+        .unwrap(),
+    );
+    let mut t = Table::new(dict);
+    let d = Value::Date(Date::from_ymd(2021, 5, 15).unwrap());
+    t.push_row(vec![
+        Value::Text("A".into()),
+        d.clone(),
+        d.clone(),
+        Value::Text("F".into()),
+    ])
+    .unwrap();
+    t.push_row(vec![Value::Missing, d.clone(), d, Value::Text("F".into())])
+        .unwrap();
+    let config = Config::from_toml(DATE_CONFIG, "shift.toml").unwrap();
+    assert_eq!(
+        anonymize(&t, &config, Some(&key())).unwrap_err(),
+        Error::MissingPatient {
+            row: 2,
+            column: "patient".into()
+        }
+    );
+}
