@@ -80,7 +80,8 @@ impl Scale {
     }
 }
 
-fn ticks(out: &mut String, s: &Scale, y_ticks: &[f64]) {
+/// Horizontal grid lines with their labels.
+fn y_grid(out: &mut String, s: &Scale, y_ticks: &[f64]) {
     for &v in y_ticks {
         let y = s.y(v);
         let _ = write!(
@@ -91,6 +92,10 @@ fn ticks(out: &mut String, s: &Scale, y_ticks: &[f64]) {
             y + 3.0
         );
     }
+}
+
+fn ticks(out: &mut String, s: &Scale, y_ticks: &[f64]) {
+    y_grid(out, s, y_ticks);
     for k in 0..=4 {
         let v = s.x0 + (s.x1 - s.x0) * k as f64 / 4.0;
         let _ = write!(
@@ -187,17 +192,8 @@ pub fn bar_chart(title: &str, bars: &[(String, f64, f64)]) -> String {
     };
     let mut out = String::new();
     frame(&mut out, title, "", "share");
-    let third = (y1 / 2.0 * 100.0).round() / 100.0;
-    for v in [0.0, third, (y1 * 100.0).floor() / 100.0] {
-        let y = s.y(v);
-        let _ = write!(
-            out,
-            r##"<line x1="{L}" y1="{y:.1}" x2="{}" y2="{y:.1}" stroke="#ddd"/><text x="{}" y="{:.1}" text-anchor="end" font-size="9">{v}</text>"##,
-            W - R,
-            L - 4.0,
-            y + 3.0
-        );
-    }
+    let half = (y1 / 2.0 * 100.0).round() / 100.0;
+    y_grid(&mut out, &s, &[0.0, half, (y1 * 100.0).floor() / 100.0]);
     let slot = (W - L - R) / bars.len().max(1) as f64;
     for (i, (label, real, synth)) in bars.iter().enumerate() {
         let x = L + slot * i as f64;

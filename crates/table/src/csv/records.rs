@@ -3,7 +3,7 @@
 
 use super::decode::{DecodingReader, InputFault};
 use super::options::CsvOptions;
-use super::scan::options_error;
+use super::scan::{csv_reader, options_error};
 use crate::error::{Error, Result};
 use std::io::Read;
 
@@ -22,14 +22,7 @@ pub fn read_records<R: Read>(reader: R, source_name: &str, opts: &CsvOptions) ->
     if let Some(e) = options_error(source_name, opts) {
         return Err(e);
     }
-    let decoder = DecodingReader::new(reader, opts.encoding, opts.delimiter, opts.quote);
-    let csv = ::csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .delimiter(opts.delimiter)
-        .quote(opts.quote)
-        .double_quote(true)
-        .from_reader(decoder);
+    let csv = csv_reader(reader, opts);
     let mut records = Records {
         source_name: source_name.into(),
         csv,

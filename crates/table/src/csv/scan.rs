@@ -58,20 +58,26 @@ pub(crate) fn options_error(source_name: &str, opts: &CsvOptions) -> Option<Erro
     })
 }
 
+/// A `csv` reader over the decoded stream, in the dialect of `opts`, that leaves ragged rows
+/// and header handling to us.
+pub(crate) fn csv_reader<R: Read>(reader: R, opts: &CsvOptions) -> ::csv::Reader<DecodingReader<R>> {
+    let decoder = DecodingReader::new(reader, opts.encoding, opts.delimiter, opts.quote);
+    ::csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .delimiter(opts.delimiter)
+        .quote(opts.quote)
+        .double_quote(true)
+        .from_reader(decoder)
+}
+
 impl<R: Read> Scanner<R> {
     /// Reads and matches the header.
     pub(crate) fn open(reader: R, source_name: &str, dict: Arc<Dictionary>, opts: &CsvOptions) -> Result<Opened<R>> {
         if let Some(e) = options_error(source_name, opts) {
             return Err(e);
         }
-        let decoder = DecodingReader::new(reader, opts.encoding, opts.delimiter, opts.quote);
-        let csv = ::csv::ReaderBuilder::new()
-            .has_headers(false)
-            .flexible(true)
-            .delimiter(opts.delimiter)
-            .quote(opts.quote)
-            .double_quote(true)
-            .from_reader(decoder);
+        let csv = csv_reader(reader, opts);
         let mut scanner = Scanner {
             source_name: source_name.into(),
             dict,
