@@ -1,13 +1,16 @@
 //! Times one anonymisation: `cargo run --profile ci -p anon --example anonymize_bench --
-//! DICTIONARY.toml DATA.csv CONFIG.toml`. Prints the search figures (for docs/benchmarks.md).
+//! DICTIONARY.toml DATA.csv CONFIG.toml [REPORT.html]`. Prints the search figures (for
+//! docs/benchmarks.md) and optionally writes the HTML report.
 
 use std::sync::Arc;
 use std::time::Instant;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
-    let [_, dict_path, data_path, config_path] = args.as_slice() else {
-        return Err("usage: anonymize_bench DICTIONARY.toml DATA.csv CONFIG.toml".into());
+    let (dict_path, data_path, config_path, html) = match args.as_slice() {
+        [_, d, i, c] => (d, i, c, None),
+        [_, d, i, c, h] => (d, i, c, Some(h)),
+        _ => return Err("usage: anonymize_bench DICTIONARY.toml DATA.csv CONFIG.toml [REPORT.html]".into()),
     };
     let dict = table::Dictionary::from_toml(&std::fs::read_to_string(dict_path)?, dict_path)?;
     let data = std::fs::File::open(data_path)?;
@@ -36,6 +39,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 r.reached.k,
                 secs
             );
+            if let Some(path) = html {
+                std::fs::write(path, r.to_html())?;
+            }
         }
         Err(e) => println!("{e} ({secs:.2} s)"),
     }
