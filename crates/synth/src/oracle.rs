@@ -90,11 +90,16 @@ impl<R: CryptoRng> CentralOracle<R> {
         }
     }
 
-    /// The exact marginal over `attrs` in current (compressed) codes.
-    fn exact(&mut self, attrs: &[usize]) -> Result<Vec<u64>> {
-        if let Some(c) = self.cache.get(attrs) {
-            return Ok(c.clone());
+    /// The exact marginal over `attrs` in current (compressed) codes, counted once and cached.
+    fn exact(&mut self, attrs: &[usize]) -> Result<&[u64]> {
+        if !self.cache.contains_key(attrs) {
+            let counts = self.count(attrs)?;
+            self.cache.insert(attrs.to_vec(), counts);
         }
+        Ok(&self.cache[attrs])
+    }
+
+    fn count(&self, attrs: &[usize]) -> Result<Vec<u64>> {
         let raw = self.data.marginal(attrs)?;
         let counts = if attrs.iter().all(|&a| self.maps[a].is_none()) {
             raw.counts
@@ -119,7 +124,6 @@ impl<R: CryptoRng> CentralOracle<R> {
             }
             out
         };
-        self.cache.insert(attrs.to_vec(), counts.clone());
         Ok(counts)
     }
 }
