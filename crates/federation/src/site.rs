@@ -324,6 +324,14 @@ impl<L: PrivacyLedger> SiteNode<L> {
                 Purpose::Votes => vote(&self.data, request, &query, &mut self.rng)?,
                 Purpose::Measurement | Purpose::Selection | Purpose::Scores => count(&self.data, request, &query)?,
             };
+            let mut vector = vector;
+            if request.purpose == Purpose::Scores {
+                // Clamping is 1-Lipschitz, so the scores' sensitivity is unchanged; without it an
+                // over-range score would make `share` fail, and whether (and where) it fails
+                // depends on the data (review finding F1).
+                let max = params.max_cell();
+                vector.iter_mut().for_each(|v| *v = (*v).min(max));
+            }
             let id = ReportId::from_bytes(self.rng.random());
             // Each record adds one to each of the k marginals: the total is k·n exactly, and the
             // proof bounds it by the declared k·n (n is disclosed to both aggregators anyway).
@@ -348,10 +356,14 @@ impl<L: PrivacyLedger> SiteNode<L> {
                 };
                 Ok((upload(&leader), upload(&helper)))
             }
-            Err(e) => {
-                let detail = e.to_string();
-                self.ledger.release(reservation).map_err(invalid)?;
-                Err((InvalidRequest, detail))
+            Err(_) => {
+                // The failure may depend on the data: charge the reservation (conservative) and
+                // say nothing derived from the data in the refusal.
+                self.ledger.commit(reservation).map_err(invalid)?;
+                Err((
+                    InvalidRequest,
+                    "the site could not share its contribution to this request".to_string(),
+                ))
             }
         }
     }

@@ -146,3 +146,39 @@ fn mutated_wire_bytes_never_panic_the_decoder() {
     }
     assert!(decoded < 3000, "some mutations must be refused");
 }
+
+/// Regression (review finding F1): a score far above the share range used to make `share`
+/// fail, and the refusal, sent to the hub uncharged, carried the exact score. Now the site
+/// clamps its scores, answers, and is charged.
+#[test]
+fn over_range_scores_are_clamped_not_leaked() {
+    let fx = fixture(2, 800, 33);
+    let mut site = sites(&fx, &[policy(1.0), policy(1.0)]).remove(0);
+    let accepted = site.handle(Message::Announcement(announcement(&fx, 2, 0.5))).unwrap();
+    assert!(
+        matches!(accepted.as_slice(), [SiteOutput::ToHub(Message::Acceptance(_))]),
+        "{accepted:?}"
+    );
+    let n = fx.parts[0].n_rows() as u64;
+    assert!(n * 2 * 64 > (1 << 14), "the site is large enough to overflow: {n} rows");
+    let cells = fx.domain.sizes()[0];
+    // A point-mass model on cell 0: the site's L1 error is 2·(n − x₀), times q = 64, far above
+    // the 2^14 − 1 the announcement's 14 bits allow.
+    let mut model = vec![0u64; cells];
+    model[0] = n * msg::MODEL_SCALE;
+    // Score sensitivity 2q + 1 = 129: σ² = 50,000 costs 129²/100,000 ≈ 0.17 of the job's 0.5.
+    let mut r = request(&fx, 1, (50_000, 1));
+    r.purpose = Purpose::Scores;
+    r.marginals = vec![vec![0]];
+    r.scores = Some(ScoreQuery {
+        models: vec![model],
+        resolution: 64,
+    });
+    let out = site.handle(Message::Request(r)).unwrap();
+    assert_eq!(
+        out.len(),
+        2,
+        "answered with one share per aggregator, not refused: {out:?}"
+    );
+    assert!(site.ledger().committed(DATASET) > 0.0, "the answer is charged");
+}
