@@ -191,9 +191,18 @@ impl<R: CryptoRng> MeasurementOracle for CentralOracle<R> {
         if candidates.is_empty() {
             return Err(Error::Input("no candidate to select from".into()));
         }
+        // The sensitivity claim below needs every weight in [0, max_weight] (review finding S1).
+        if candidates
+            .iter()
+            .any(|c| !(c.weight.is_finite() && c.weight >= 0.0) || !c.penalty.is_finite())
+        {
+            return Err(Error::Input(
+                "candidate weights must be finite and non-negative, penalties finite".into(),
+            ));
+        }
         let max_weight = candidates.iter().map(|c| c.weight).fold(0.0, f64::max);
-        if !(max_weight > 0.0 && max_weight.is_finite()) {
-            return Err(Error::Input("candidate weights must be finite and not all zero".into()));
+        if max_weight <= 0.0 {
+            return Err(Error::Input("candidate weights must not all be zero".into()));
         }
         // Quantised score q = ⌊score · RESOLUTION / max_weight⌋: one record moves a score by at
         // most max_weight, so q by at most RESOLUTION + 1 (the floor adds at most one); one more
@@ -222,5 +231,81 @@ impl<R: CryptoRng> MeasurementOracle for CentralOracle<R> {
 
     fn accountant(&self) -> &Accountant {
         &self.accountant
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+    use std::sync::Arc;
+    use table::encode::{Domain, EncodeOptions};
+    use table::{Dictionary, Table, Value};
+
+    fn oracle() -> CentralOracle<rand_chacha::ChaCha20Rng> {
+        let dict = Arc::new(
+            Dictionary::from_toml(
+                "format_version = 1\nname = \"t\"\n[[column]]\nname = \"a\"\ntype = \"boolean\"\n\
+                 [[column]]\nname = \"b\"\ntype = \"categorical\"\nlevels = [\"x\", \"y\", \"z\"]\n",
+                "t",
+            )
+            .unwrap(),
+        );
+        let mut t = Table::new(dict.clone());
+        for i in 0..30 {
+            t.push_row(vec![
+                Value::Bool(i % 2 == 0),
+                Value::Text(["x", "y", "z"][i % 3].into()),
+            ])
+            .unwrap();
+        }
+        let domain = Domain::from_dictionary(&dict, &EncodeOptions::default()).unwrap();
+        let rng = rand_chacha::ChaCha20Rng::seed_from_u64(1);
+        CentralOracle::new(domain.encode(&t).unwrap(), Rho::new(1.0).unwrap(), rng)
+    }
+
+    #[test]
+    fn measurements_are_charged_and_exact_plus_noise() {
+        let mut o = oracle();
+        let m = o.measure(&[0, 1], Rho::new(0.25).unwrap(), "pair").unwrap();
+        assert_eq!(m.values.len(), 6);
+        assert!((o.accountant().spent() - m.rho.get()).abs() < 1e-15);
+        assert!(m.rho.get() <= 0.25);
+        // Overspending is refused and releases nothing.
+        assert!(o.measure(&[0], Rho::new(0.9).unwrap(), "too much").is_err());
+        assert!((o.accountant().spent() - m.rho.get()).abs() < 1e-15);
+    }
+
+    #[test]
+    fn negative_or_non_finite_weights_are_refused_before_any_charge() {
+        // Regression (review finding S1): the sensitivity claim assumes weights in [0, max].
+        let mut o = oracle();
+        let model = vec![5.0; 2];
+        for weight in [-5.0, f64::NAN, f64::INFINITY] {
+            let c = [
+                Candidate {
+                    attrs: &[0],
+                    model: &model,
+                    weight: 1.0,
+                    penalty: 0.0,
+                },
+                Candidate {
+                    attrs: &[0],
+                    model: &model,
+                    weight,
+                    penalty: 0.0,
+                },
+            ];
+            assert!(o.select(&c, Epsilon::new(1.0).unwrap(), "bad").is_err(), "{weight}");
+        }
+        assert_eq!(o.accountant().spent(), 0.0);
+        let c = [Candidate {
+            attrs: &[0],
+            model: &model,
+            weight: 1.0,
+            penalty: 0.0,
+        }];
+        assert_eq!(o.select(&c, Epsilon::new(1.0).unwrap(), "ok").unwrap(), 0);
+        assert!(o.accountant().spent() > 0.0);
     }
 }

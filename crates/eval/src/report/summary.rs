@@ -41,6 +41,12 @@ impl SummaryItem {
     }
 }
 
+/// An attack's or classifier's AUC read both ways: an AUC of 0.3 is as informative as 0.7
+/// (flip the guess), so lights use max(AUC, 1 − AUC) (review finding E1).
+fn two_sided(auc: f64) -> f64 {
+    auc.max(1.0 - auc)
+}
+
 /// Higher is better: green at `g` or above, amber at `a` or above.
 fn higher(v: f64, g: f64, a: f64) -> Light {
     if v >= g {
@@ -118,7 +124,7 @@ pub fn summarise(report: &Value) -> Vec<SummaryItem> {
     out.push(
         "fidelity",
         "detection AUC (real vs synthetic classifier)",
-        f["detection"]["auc"].as_f64(),
+        f["detection"]["auc"].as_f64().map(two_sided),
         "green ≤ 0.60, amber ≤ 0.75",
         |v| lower(v, 0.6, 0.75),
     );
@@ -213,7 +219,7 @@ pub fn summarise(report: &Value) -> Vec<SummaryItem> {
         out.push(
             "privacy",
             "distance membership attack AUC",
-            p["membership_distance"]["auc"].as_f64(),
+            p["membership_distance"]["auc"].as_f64().map(two_sided),
             "green < 0.55, amber ≤ 0.60",
             |v| lower(v, 0.55 - 1e-12, 0.6),
         );
@@ -241,7 +247,7 @@ pub fn summarise(report: &Value) -> Vec<SummaryItem> {
         out.push(
             "privacy",
             "distance attack AUC on the rarest records",
-            p["membership_distance"]["rare"]["auc"].as_f64(),
+            p["membership_distance"]["rare"]["auc"].as_f64().map(two_sided),
             "green < 0.60, amber ≤ 0.70",
             |v| lower(v, 0.6 - 1e-12, 0.7),
         );
@@ -249,7 +255,7 @@ pub fn summarise(report: &Value) -> Vec<SummaryItem> {
             out.push(
                 "privacy",
                 "shadow-model attack mean AUC",
-                p["membership_shadow"]["mean_auc"].as_f64(),
+                p["membership_shadow"]["mean_auc"].as_f64().map(two_sided),
                 "green < 0.60, amber ≤ 0.70",
                 |v| lower(v, 0.6 - 1e-12, 0.7),
             );
@@ -298,6 +304,16 @@ mod tests {
         assert_eq!(light("train-on-synthetic"), Light::Green);
         assert_eq!(light("rule violations"), Light::Green);
         assert!(s.iter().all(|i| i.section != "privacy"));
+        // An attack AUC far below 0.5 is as alarming as one far above.
+        let inverted = summarise(&json!({"privacy": {"membership_distance": {"auc": 0.3}, "distance": {}}}));
+        assert_eq!(
+            inverted
+                .iter()
+                .find(|i| i.measure.starts_with("distance membership"))
+                .unwrap()
+                .light,
+            Light::Red
+        );
         let missing = summarise(&json!({"fidelity": {}}));
         assert!(missing.iter().all(|i| i.light == Light::Grey));
     }
