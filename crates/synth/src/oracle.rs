@@ -194,7 +194,7 @@ impl<R: CryptoRng> MeasurementOracle for CentralOracle<R> {
         // The sensitivity claim below needs every weight in [0, max_weight] (review finding S1).
         if candidates
             .iter()
-            .any(|c| !(c.weight.is_finite() && c.weight >= 0.0) || !c.penalty.is_finite())
+            .any(|c| !(c.weight.is_finite() && c.weight >= 0.0 && c.penalty.is_finite()))
         {
             return Err(Error::Input(
                 "candidate weights must be finite and non-negative, penalties finite".into(),
