@@ -520,3 +520,32 @@ fn invalid_options_are_refused_when_reading() {
     let err = check(&b""[..], "data.csv", dict(), &opts, 10).unwrap_err();
     assert!(err.to_string().contains("ambiguous"), "{err}");
 }
+
+/// Regression (review finding D1): with CR-only line endings, problems were all reported on
+/// line 1.
+#[test]
+fn cr_only_line_endings_are_counted() {
+    let dict = std::sync::Arc::new(
+        table::Dictionary::from_toml(
+            "format_version = 1\nname = \"t\"\n[[column]]\nname = \"x\"\ntype = \"integer\"\n",
+            "t.toml",
+        )
+        .unwrap(),
+    );
+    for (data, ending) in [
+        ("x\r1\r2\rbad\r", "CR"),
+        ("x\r\n1\r\n2\r\nbad\r\n", "CR LF"),
+        ("x\n1\n2\nbad\n", "LF"),
+    ] {
+        let report = table::validate::check(
+            data.as_bytes(),
+            "t.csv",
+            dict.clone(),
+            &table::csv::CsvOptions::default(),
+            10,
+        )
+        .unwrap();
+        assert_eq!(report.problems.len(), 1, "{ending}: {:?}", report.problems);
+        assert_eq!(report.problems[0].line, 4, "{ending}");
+    }
+}

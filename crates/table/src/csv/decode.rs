@@ -68,6 +68,8 @@ struct QuoteScan {
     open_quote: (u64, usize),
     /// Start lines of the records seen by the scan and not yet claimed by the reader.
     record_lines: VecDeque<u64>,
+    /// Whether the previous byte was a carriage return (a CR LF pair is one line break).
+    after_cr: bool,
 }
 
 impl QuoteScan {
@@ -82,6 +84,7 @@ impl QuoteScan {
             field: 1,
             open_quote: (1, 1),
             record_lines: VecDeque::new(),
+            after_cr: false,
         }
     }
 
@@ -133,10 +136,14 @@ impl QuoteScan {
                     ));
                 }
             }
-            if b == b'\n' {
+            // Lines end at LF, CR LF or a lone CR (old Mac exports), each counted once.
+            if b == b'\r' || (b == b'\n' && !self.after_cr) {
                 self.line += 1;
+            }
+            if line_break {
                 self.line_start = self.offset + i as u64 + 1;
             }
+            self.after_cr = b == b'\r';
         }
         self.offset += bytes.len() as u64;
         Ok(())
