@@ -5,6 +5,7 @@ mod anonymize;
 mod demo;
 mod dialect;
 mod evaluate;
+mod federate;
 mod files;
 mod modelfile;
 mod schema;
@@ -31,6 +32,9 @@ enum Command {
     /// Fit a synthesizer to a data file and write synthetic rows (differentially private
     /// unless the method is the copula baseline).
     Synth(synth::SynthArgs),
+    /// Federated synthesis over several sites' files, simulated in one process: each site keeps
+    /// its data, only secret shares leave it, and every site's ledger enforces its budget.
+    Federate(federate::FederateArgs),
     /// Draw more rows from a saved model, at no privacy cost.
     Sample(synth::SampleArgs),
     /// Validate synthetic data against the real data: fidelity, utility, clinical agreement and
@@ -59,6 +63,7 @@ fn main() -> ExitCode {
         Command::Simulate(a) => simulate::run(a),
         Command::Schema(c) => schema::run(c),
         Command::Synth(a) => synth::run_synth(a),
+        Command::Federate(a) => federate::run(a),
         Command::Anonymize(a) => anonymize::run(a),
         Command::Evaluate(a) => evaluate::run(a),
         Command::Sample(a) => synth::run_sample(a),
