@@ -360,15 +360,11 @@ fn values_lie_in_the_dictionary_domains() {
     }
 }
 
+/// A large cohort is produced whole (speed is measured by benchmarks, not asserted here).
 #[test]
-fn simulates_quickly() {
-    let start = std::time::Instant::now();
+fn simulates_a_large_cohort() {
     let cohort = simulate(Disease::Scd, &config(50_000, 5, 1.0, 41)).expect("valid");
-    let rate = 50_000.0 / start.elapsed().as_secs_f64();
-    eprintln!("{rate:.0} SCD patients/s");
     assert_eq!(cohort.sites.iter().map(Table::n_rows).sum::<usize>(), 50_000);
-    // ≥ 100k/s alone on one core; the bound leaves room for a loaded shared machine.
-    assert!(rate > 20_000.0, "{rate:.0} patients/s");
 }
 
 /// Kaplan–Meier median on the age scale with delayed entry (left truncation at enrolment) of

@@ -454,9 +454,7 @@ fn fresh_synthesizer(training: &Table, seed: u64) -> Table {
 fn shadow_attack_detects_a_leaky_synthesizer() {
     let (train, holdout) = train_and_holdout(1_250, 61);
     let a = aligned(&train, &noisy_copy(&train, 7), &holdout);
-    let start = std::time::Instant::now();
     let result = shadow_attack(&a, &leaky_synthesizer, &ShadowOptions::default()).unwrap();
-    let seconds = start.elapsed().as_secs_f64();
     assert_eq!(result.targets.len(), 10);
     assert_eq!(
         result
@@ -469,8 +467,6 @@ fn shadow_attack_detects_a_leaky_synthesizer() {
     assert_eq!(result.synthesizer_calls, 200);
     assert!(result.mean_auc > 0.9, "{result:?}");
     assert!(result.release_accuracy >= 0.8, "{result:?}");
-    // Default cost on 2,500 real rows stays bounded.
-    assert!(seconds < 5.0, "{seconds} s");
 }
 
 #[test]
