@@ -165,6 +165,10 @@ pub fn run(a: DemoArgs) -> Result<Outcome> {
         cohort.dictionary.columns.len(),
         cohort.dictionary.rules.len(),
     );
-    println!("not yet in the pipeline: federation (secure aggregation across sites)");
+    println!(
+        "not yet in this pipeline: the federation services. `synthema federate --site {}/site-1.csv …` runs the \
+         same synthesis over secure aggregation in one process (simulation mode)",
+        data_dir.display()
+    );
     Ok(if all_ok { Outcome::Success } else { Outcome::Invalid })
 }
