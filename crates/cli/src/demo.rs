@@ -2,8 +2,9 @@
 //!
 //! Today the pipeline is: simulate a multi-site AML cohort → write each site's file and the
 //! public dictionary → validate every file against the dictionary → summarise → DP synthesis
-//! with AIM. Until the federated oracle lands, synthesis runs centrally on the pooled sites (a
-//! stand-in that says so); federation and the validation report join this command as they land.
+//! with AIM → the validation report. Until the federation services land, synthesis runs
+//! centrally on the pooled sites (a stand-in that says so; `synthema federate` runs the same job
+//! over secure aggregation in simulation mode).
 
 use crate::simulate::write_cohort;
 use crate::{Outcome, files};
@@ -97,8 +98,8 @@ pub fn run(a: DemoArgs) -> Result<Outcome> {
     }
 
     println!(
-        "[4/5] DP synthesis with AIM, (ε, δ) = ({}, {}) — run centrally on the pooled sites until the \
-         federated oracle lands; every 5th patient is kept aside as a holdout for the privacy checks",
+        "[4/5] DP synthesis with AIM, (ε, δ) = ({}, {}) — run centrally on the pooled sites (a stand-in \
+         until the federation services land); every 5th patient is kept aside as a holdout for the privacy checks",
         a.epsilon, a.delta
     );
     let mut train = table::Table::new(cohort.dictionary.clone());
