@@ -201,11 +201,12 @@ fn local_scores(data: &Encoded, request: &MeasurementRequest, query: &Query) -> 
     Ok(errors.into_iter().map(|l1| (l1 * q).floor() as u64).collect())
 }
 
-/// 64-bit FNV-1a, a fingerprint of the request's public content for the Prio3 context.
-fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-    })
+/// SHA-256 of the request's public content, in hex, for the Prio3 context (collision resistant,
+/// so a hub cannot show sites and helper two different requests with one fingerprint; review
+/// finding F4 replaced a 64-bit FNV-1a here).
+fn fingerprint(bytes: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// The job context bound into every report of the round: job, round, purpose, the number of
@@ -220,14 +221,14 @@ pub(crate) fn job_context(request: &MeasurementRequest) -> Vec<u8> {
     );
     let q = request.scores.as_ref().map_or(0, |s| s.resolution);
     format!(
-        "{}|{}|{:?}|k={}|q={q}|s2={}/{}|{:016x}",
+        "{}|{}|{:?}|k={}|q={q}|s2={}/{}|{}",
         request.job_id,
         request.round,
         request.purpose,
         request.marginals.len(),
         request.sigma2.num,
         request.sigma2.den,
-        fnv1a(detail.as_bytes())
+        fingerprint(detail.as_bytes())
     )
     .into_bytes()
 }
