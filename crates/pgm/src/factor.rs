@@ -142,29 +142,24 @@ impl Factor {
 
     /// Factor product: the sum of log-values, each factor broadcast to the union of the cliques.
     pub fn product(&self, other: &Factor) -> Result<Factor> {
-        let clique = self.clique.union(&other.clique);
-        let shape: Vec<usize> = clique
-            .attrs()
-            .iter()
-            .map(|&a| match self.clique.position(a) {
-                Some(p) => self.shape[p],
-                None => other.clique.position(a).map_or(1, |p| other.shape[p]),
-            })
-            .collect();
-        check_cells(&clique, &shape)?;
-        let left = subset_map(&clique, &shape, &self.clique);
-        let right = subset_map(&clique, &shape, &other.clique);
-        let values = left
-            .iter()
-            .zip(&right)
-            .map(|(&l, &r)| self.values[l as usize] + other.values[r as usize])
-            .collect();
-        Ok(Factor { clique, shape, values })
+        self.combine(other, |a, b| a + b)
     }
 
     /// Sum in probability space: `ln(e^a + e^b)` cell by cell, each factor broadcast to the union
     /// of the cliques (a mixture of two unnormalised tables).
     pub fn sum(&self, other: &Factor) -> Result<Factor> {
+        self.combine(other, |a, b| {
+            let m = a.max(b);
+            if m == f64::NEG_INFINITY {
+                m
+            } else {
+                m + ((a - m).exp() + (b - m).exp()).ln()
+            }
+        })
+    }
+
+    /// Applies `f` cell by cell to both factors broadcast to the union of their cliques.
+    fn combine(&self, other: &Factor, f: impl Fn(f64, f64) -> f64) -> Result<Factor> {
         let clique = self.clique.union(&other.clique);
         let shape: Vec<usize> = clique
             .attrs()
@@ -180,15 +175,7 @@ impl Factor {
         let values = left
             .iter()
             .zip(&right)
-            .map(|(&l, &r)| {
-                let (a, b) = (self.values[l as usize], other.values[r as usize]);
-                let m = a.max(b);
-                if m == f64::NEG_INFINITY {
-                    m
-                } else {
-                    m + ((a - m).exp() + (b - m).exp()).ln()
-                }
-            })
+            .map(|(&l, &r)| f(self.values[l as usize], other.values[r as usize]))
             .collect();
         Ok(Factor { clique, shape, values })
     }
