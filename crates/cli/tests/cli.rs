@@ -1,19 +1,9 @@
 //! The `synthema` binary end to end, in a temporary directory (whole-output tests).
 
+mod common;
+
+use common::{synthema, text};
 use std::path::Path;
-use std::process::{Command, Output};
-
-fn synthema(args: &[&str], dir: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_synthema"))
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("the binary runs")
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
 
 #[test]
 fn simulate_then_check_succeeds() {

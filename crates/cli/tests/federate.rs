@@ -2,20 +2,11 @@
 //! process, the output checked against its own dictionary; site drops above and below the
 //! minimum; malformed fault specs.
 
+mod common;
+
+use common::{synthema, text};
 use std::path::Path;
-use std::process::{Command, Output};
-
-fn synthema(args: &[&str], dir: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_synthema"))
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("the binary runs")
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
+use std::process::Output;
 
 /// A temporary directory holding `d/site-{1,2,3}.csv` and `d/dictionary.toml`.
 fn cohort() -> tempfile::TempDir {
