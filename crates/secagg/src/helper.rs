@@ -106,13 +106,7 @@ impl Helper {
     }
 
     fn record(&mut self, report_id: ReportId, reason: RejectReason, detail: String) -> HelperOutput {
-        let rejection = Rejection {
-            report_id,
-            reason,
-            detail,
-        };
-        self.rejections.push(rejection.clone());
-        HelperOutput::Rejected(rejection)
+        HelperOutput::Rejected(Rejection::log(&mut self.rejections, report_id, reason, detail))
     }
 
     fn upload(&mut self, share: ReportShare) -> Vec<HelperOutput> {

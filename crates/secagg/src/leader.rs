@@ -96,13 +96,7 @@ impl Leader {
     }
 
     fn reject(&mut self, report_id: ReportId, reason: RejectReason, detail: String) -> LeaderOutput {
-        let rejection = Rejection {
-            report_id,
-            reason,
-            detail,
-        };
-        self.rejections.push(rejection.clone());
-        LeaderOutput::Rejected(rejection)
+        LeaderOutput::Rejected(Rejection::log(&mut self.rejections, report_id, reason, detail))
     }
 
     fn start(&mut self, share: ReportShare) -> Vec<LeaderOutput> {

@@ -66,6 +66,24 @@ pub struct Rejection {
     pub detail: String,
 }
 
+impl Rejection {
+    /// Records a refusal in an aggregator's log and returns it (for the output to the caller).
+    pub(crate) fn log(
+        log: &mut Vec<Rejection>,
+        report_id: ReportId,
+        reason: RejectReason,
+        detail: String,
+    ) -> Rejection {
+        let rejection = Rejection {
+            report_id,
+            reason,
+            detail,
+        };
+        log.push(rejection.clone());
+        rejection
+    }
+}
+
 /// A message from the leader to the helper.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum LeaderMessage {
