@@ -23,6 +23,19 @@ pub struct Reservation {
 }
 
 impl Reservation {
+    /// A reservation handle, for [`PrivacyLedger`] implementations only (a durable ledger in
+    /// another crate builds the handle for the row it just stored). Callers of a ledger get
+    /// reservations from [`PrivacyLedger::reserve`]; a handle built here for a reservation the
+    /// ledger does not hold is refused by `commit`/`release` ([`FederationError::UnknownReservation`]).
+    pub fn new(id: u64, dataset: &str, job: &JobId, rho: Rho) -> Reservation {
+        Reservation {
+            id,
+            dataset: dataset.to_owned(),
+            job: job.clone(),
+            rho,
+        }
+    }
+
     /// The reservation's id (unique within its ledger).
     pub fn id(&self) -> u64 {
         self.id
@@ -209,12 +222,7 @@ mod tests {
         let mut ledger = InMemoryLedger::new();
         let job = JobId("j".into());
         let r = ledger.reserve("aml", &job, rho(0.1), rho(1.0)).unwrap();
-        let forged = Reservation {
-            id: r.id(),
-            dataset: "aml".into(),
-            job: job.clone(),
-            rho: rho(0.1),
-        };
+        let forged = Reservation::new(r.id(), "aml", &job, rho(0.1));
         ledger.commit(r).unwrap();
         assert!(matches!(
             ledger.release(forged),

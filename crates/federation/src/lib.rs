@@ -92,6 +92,13 @@ pub enum FederationError {
         /// The reservation's id.
         id: u64,
     },
+    /// The privacy ledger's storage failed (a durable ledger's database error, ...). Nothing is
+    /// assumed reserved or committed by the failed operation; the caller refuses the request.
+    #[error("privacy ledger storage: {reason}")]
+    Ledger {
+        /// What failed.
+        reason: String,
+    },
     /// A round ended without a release.
     #[error("round {round} failed: {reason}")]
     RoundFailed {
