@@ -5,6 +5,7 @@
 //! hospitals). Each is a pure state machine: messages in (the versioned wire types of [`msg`]),
 //! messages out; no sockets, no clock, no files, randomness injected. The `server` crate will
 //! drive them over mutual TLS; [`Simulation`] drives them in one process with scripted faults.
+//! Both implement [`RoundDriver`], the one seam the [`FederatedOracle`] needs.
 //!
 //! The [`FederatedOracle`] implements `synth::oracle::MeasurementOracle`, so `synth::mst::mst`
 //! and `synth::aim::aim` run unchanged over the federation:
@@ -25,6 +26,7 @@
 //! hub's accounting. The privacy claims are written next to the code and in `docs/federation.md`.
 
 pub mod aggregator;
+pub mod driver;
 pub mod hub;
 pub mod ledger;
 pub mod msg;
@@ -35,6 +37,7 @@ pub mod simulation;
 pub mod site;
 
 pub use aggregator::{HelperNode, HelperNodeInput};
+pub use driver::RoundDriver;
 pub use hub::{Hub, HubInput, HubOutput, RejectedUpload, RoundRelease, RoundSpec};
 pub use ledger::{InMemoryLedger, PrivacyLedger, Reservation};
 pub use msg::{JobId, Method, Purpose, RefusalReason, Round, SiteId};

@@ -29,7 +29,8 @@
 use dp::{Accountant, Epsilon, ExponentialMechanism, GaussianMechanism, Rho};
 use synth::oracle::{Candidate, MeasurementOracle, NoisyMarginal, RESOLUTION};
 
-use crate::hub::RoundSpec;
+use crate::driver::RoundDriver;
+use crate::hub::{RoundRelease, RoundSpec};
 use crate::msg::{MODEL_SCALE, Purpose, ScoreQuery, VoteQuery, WireRational};
 use crate::noise::{Noise, aggregator_sigma2};
 use crate::query::sampling_floor;
@@ -76,9 +77,10 @@ fn fixed_model(model: &[f64]) -> Vec<u64> {
     m
 }
 
-/// The federated oracle over a [`Simulation`] (the services will drive real nodes the same way).
-pub struct FederatedOracle {
-    sim: Simulation,
+/// The federated oracle over a [`RoundDriver`]: the in-process [`Simulation`] by default, the
+/// `server` crate's networked driver in deployment.
+pub struct FederatedOracle<D: RoundDriver = Simulation> {
+    driver: D,
     accountant: Accountant,
     original: Vec<usize>,
     sizes: Vec<usize>,
@@ -95,25 +97,25 @@ fn to_synth(e: FederationError) -> synth::Error {
     }
 }
 
-impl FederatedOracle {
+impl<D: RoundDriver> FederatedOracle<D> {
     /// An oracle spending at most `budget` (at most the job's ρ per site) over the federation
-    /// `sim`. Refuses a simulation without noise: its releases would not be differentially
-    /// private.
+    /// run by `driver`. Refuses a federation without noise: its releases would not be
+    /// differentially private.
     /// `rng` breaks ties between equally scored candidates.
-    pub fn new(sim: Simulation, budget: Rho, rng: ChaCha20Rng) -> crate::Result<Self> {
-        let sizes = sim.hub().sizes().to_vec();
-        if sim.hub().noise() != Noise::DiscreteGaussian {
+    pub fn new(driver: D, budget: Rho, rng: ChaCha20Rng) -> crate::Result<Self> {
+        let sizes = driver.sizes().to_vec();
+        if driver.noise() != Noise::DiscreteGaussian {
             return Err(input("the federated oracle needs noise at the aggregators"));
         }
-        if budget.get() > sim.hub().announcement().rho_per_site {
+        if budget.get() > driver.announcement().rho_per_site {
             return Err(input(format!(
                 "budget rho {} exceeds the job's {} per site",
                 budget.get(),
-                sim.hub().announcement().rho_per_site
+                driver.announcement().rho_per_site
             )));
         }
         Ok(FederatedOracle {
-            sim,
+            driver,
             accountant: Accountant::new(budget),
             maps: vec![None; sizes.len()],
             original: sizes.clone(),
@@ -130,9 +132,9 @@ impl FederatedOracle {
         self
     }
 
-    /// The federation.
-    pub fn simulation(&self) -> &Simulation {
-        &self.sim
+    /// The driver running the federation.
+    pub fn driver(&self) -> &D {
+        &self.driver
     }
 
     /// Rounds run so far.
@@ -140,9 +142,28 @@ impl FederatedOracle {
         self.rounds
     }
 
-    /// Gives the federation back (to inspect ledgers and events).
-    pub fn into_simulation(self) -> Simulation {
-        self.sim
+    /// Gives the driver back (to inspect ledgers and events).
+    pub fn into_driver(self) -> D {
+        self.driver
+    }
+
+    /// One round of counts (a measurement or a noisy-marginal selection).
+    fn count_round(
+        &mut self,
+        purpose: Purpose,
+        marginals: Vec<Vec<usize>>,
+        sigma2: dp::Rational,
+        what: &str,
+    ) -> crate::Result<RoundRelease> {
+        self.driver.run(RoundSpec {
+            purpose,
+            marginals,
+            maps: self.maps.clone(),
+            scores: None,
+            votes: None,
+            sigma2,
+            what: what.to_owned(),
+        })
     }
 
     fn check(&self, attrs: &[usize]) -> synth::Result<()> {
@@ -155,7 +176,19 @@ impl FederatedOracle {
     }
 }
 
-impl MeasurementOracle for FederatedOracle {
+impl FederatedOracle<Simulation> {
+    /// The simulated federation (the same as [`FederatedOracle::driver`]).
+    pub fn simulation(&self) -> &Simulation {
+        &self.driver
+    }
+
+    /// Gives the simulated federation back (the same as [`FederatedOracle::into_driver`]).
+    pub fn into_simulation(self) -> Simulation {
+        self.driver
+    }
+}
+
+impl<D: RoundDriver> MeasurementOracle for FederatedOracle<D> {
     fn sizes(&self) -> Vec<usize> {
         self.sizes.clone()
     }
@@ -192,8 +225,7 @@ impl MeasurementOracle for FederatedOracle {
         self.accountant.spend(rho, what)?;
         self.rounds += 1;
         let release = self
-            .sim
-            .run_round(Purpose::Measurement, &[attrs.to_vec()], &self.maps, sigma2, what)
+            .count_round(Purpose::Measurement, vec![attrs.to_vec()], sigma2, what)
             .map_err(to_synth)?;
         Ok(NoisyMarginal {
             attrs: attrs.to_vec(),
@@ -229,8 +261,7 @@ impl MeasurementOracle for FederatedOracle {
                 self.accountant.spend(rho, what)?;
                 self.rounds += 1;
                 let release = self
-                    .sim
-                    .run_round(Purpose::Selection, &marginals, &self.maps, sigma2, what)
+                    .count_round(Purpose::Selection, marginals, sigma2, what)
                     .map_err(to_synth)?;
                 let sigma_total = (2.0 * sigma2.to_f64()).sqrt();
                 let bias_per_cell = (2.0 / std::f64::consts::PI).sqrt() * sigma_total;
@@ -258,14 +289,14 @@ impl MeasurementOracle for FederatedOracle {
                     resolution,
                 };
                 // The sites' sampling floors (public), summed over the sites.
-                let sites = self.sim.hub().announcement().sites.len() as u32;
+                let sites = self.driver.announcement().sites.len() as u32;
                 let floors: Vec<f64> = query
                     .models
                     .iter()
                     .map(|m| f64::from(sites) * sampling_floor(m, sites))
                     .collect();
                 let release = self
-                    .sim
+                    .driver
                     .run(RoundSpec {
                         purpose: Purpose::Scores,
                         marginals,
@@ -301,12 +332,12 @@ impl MeasurementOracle for FederatedOracle {
                     penalties: candidates.iter().map(|c| fixed(c.penalty)).collect(),
                     epsilon,
                     resolution,
-                    sites: self.sim.hub().announcement().sites.len() as u32,
+                    sites: self.driver.announcement().sites.len() as u32,
                 };
                 self.accountant.spend(rho, what)?;
                 self.rounds += 1;
                 let release = self
-                    .sim
+                    .driver
                     .run(RoundSpec {
                         purpose: Purpose::Votes,
                         marginals,
