@@ -1,1 +1,207 @@
-//! (being written)
+//! Mutual TLS for every connection of a project: a server that requires a client certificate
+//! from the project CA and hands the verified peer [`Identity`] to the handlers, and a client
+//! that trusts the project CA only and presents its own certificate.
+//!
+//! Both sides use rustls with the `ring` provider passed explicitly (never the process-wide
+//! default) and TLS 1.2 or 1.3. The only trust anchor is the CA certificate pinned in the
+//! party's credentials directory: no system or webpki roots.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, anyhow};
+use axum::{Extension, Router};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::{GracefulShutdown, Watcher};
+use hyper_util::service::TowerToHyperService;
+use rustls::crypto::CryptoProvider;
+use rustls::server::WebPkiClientVerifier;
+use rustls::{ClientConfig, RootCertStore, ServerConfig};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+use tokio_rustls::TlsAcceptor;
+
+use crate::pki::{Credentials, peer_identity};
+
+/// Longest time a client may take to complete the TLS handshake.
+pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// Longest time a client may take to send the headers of a request.
+pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long [`serve`] waits for open connections to finish after shutdown is requested.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
+/// Client connect timeout.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// Default client request timeout (callers may override it per request).
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+
+const VERSIONS: &[&rustls::SupportedProtocolVersion] = &[&rustls::version::TLS13, &rustls::version::TLS12];
+
+fn provider() -> Arc<CryptoProvider> {
+    Arc::new(rustls::crypto::ring::default_provider())
+}
+
+fn pinned_roots(creds: &Credentials) -> anyhow::Result<Arc<RootCertStore>> {
+    let mut roots = RootCertStore::empty();
+    roots.add(creds.ca().clone()).map_err(|e| {
+        anyhow!(
+            "{}: CA certificate is not a usable trust anchor: {e}",
+            creds.dir().display()
+        )
+    })?;
+    Ok(Arc::new(roots))
+}
+
+/// The rustls server configuration for `creds`: TLS 1.2/1.3 on the ring provider, presenting
+/// `creds`' certificate and requiring a client certificate that chains to the pinned project CA.
+pub fn server_config(creds: &Credentials) -> anyhow::Result<Arc<ServerConfig>> {
+    let provider = provider();
+    let verifier = WebPkiClientVerifier::builder_with_provider(pinned_roots(creds)?, provider.clone())
+        .build()
+        .context("building the client certificate verifier")?;
+    let mut config = ServerConfig::builder_with_provider(provider)
+        .with_protocol_versions(VERSIONS)
+        .context("selecting TLS versions")?
+        .with_client_cert_verifier(verifier)
+        .with_single_cert(vec![creds.cert().clone()], creds.key())
+        .map_err(|e| anyhow!("{}: certificate and key are not usable: {e}", creds.dir().display()))?;
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(Arc::new(config))
+}
+
+/// Serves `router` on `listener` with mutual TLS until `shutdown` resolves.
+///
+/// Each connection is handled in its own task: a TLS handshake bounded by
+/// [`HANDSHAKE_TIMEOUT`], then HTTP/1.1 where every request carries the peer's verified
+/// [`Identity`] as an `axum::Extension<Identity>`. A failed handshake, an unusable peer
+/// certificate or a failed accept is logged as one line on stderr and never ends the server.
+/// On shutdown the listener is closed, handshakes in progress are dropped, open connections
+/// finish their current request (at most [`SHUTDOWN_GRACE`]), and the function returns.
+pub async fn serve(
+    listener: TcpListener,
+    config: Arc<ServerConfig>,
+    router: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let acceptor = TlsAcceptor::from(config);
+    let graceful = GracefulShutdown::new();
+    // Tells connections still in their handshake to give up at shutdown.
+    let (stopping, stop) = watch::channel(());
+    let mut connections = JoinSet::new();
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        while connections.try_join_next().is_some() {}
+        let (stream, peer) = tokio::select! {
+            () = &mut shutdown => break,
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(e) => {
+                    // Typically out of file descriptors: back off instead of spinning.
+                    eprintln!("tls: accepting a connection failed: {e}");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+        };
+        connections.spawn(connection(
+            acceptor.clone(),
+            stream,
+            peer,
+            router.clone(),
+            stop.clone(),
+            graceful.watcher(),
+        ));
+    }
+    drop(listener);
+    stopping.send_replace(());
+    if tokio::time::timeout(SHUTDOWN_GRACE, graceful.shutdown()).await.is_err() {
+        eprintln!(
+            "tls: {} connection(s) still open after {} s, closing them",
+            connections.len(),
+            SHUTDOWN_GRACE.as_secs()
+        );
+    }
+    connections.shutdown().await;
+    Ok(())
+}
+
+/// One connection: handshake, identity, HTTP/1.1 until the peer or the shutdown ends it.
+async fn connection(
+    acceptor: TlsAcceptor,
+    stream: TcpStream,
+    peer: SocketAddr,
+    router: Router,
+    mut stop: watch::Receiver<()>,
+    watcher: Watcher,
+) {
+    let handshake = tokio::select! {
+        done = tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)) => done,
+        _ = stop.changed() => return,
+    };
+    let tls = match handshake {
+        Ok(Ok(tls)) => tls,
+        Ok(Err(e)) => {
+            eprintln!("tls: handshake with {peer} failed: {e}");
+            return;
+        }
+        Err(_) => {
+            eprintln!(
+                "tls: handshake with {peer} failed: not completed within {} s",
+                HANDSHAKE_TIMEOUT.as_secs()
+            );
+            return;
+        }
+    };
+    let identity = match tls.get_ref().1.peer_certificates().and_then(|certs| certs.first()) {
+        Some(cert) => match peer_identity(cert) {
+            Ok(identity) => identity,
+            Err(e) => {
+                eprintln!("tls: refusing {peer}: its certificate carries no usable identity: {e:#}");
+                return;
+            }
+        },
+        None => {
+            eprintln!("tls: refusing {peer}: no client certificate");
+            return;
+        }
+    };
+    let service = TowerToHyperService::new(router.layer(Extension(identity.clone())));
+    let mut builder = hyper::server::conn::http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(HEADER_READ_TIMEOUT);
+    let conn = builder.serve_connection(TokioIo::new(tls), service);
+    if let Err(e) = watcher.watch(conn).await
+        && !e.is_incomplete_message()
+    {
+        eprintln!("tls: connection with {peer} ({identity}) ended with an error: {e}");
+    }
+}
+
+/// The rustls client configuration for `creds`: TLS 1.2/1.3 on the ring provider, trusting the
+/// pinned project CA only, presenting `creds`' certificate.
+pub fn client_config(creds: &Credentials) -> anyhow::Result<ClientConfig> {
+    let roots = Arc::unwrap_or_clone(pinned_roots(creds)?);
+    ClientConfig::builder_with_provider(provider())
+        .with_protocol_versions(VERSIONS)
+        .context("selecting TLS versions")?
+        .with_root_certificates(roots)
+        .with_client_auth_cert(vec![creds.cert().clone()], creds.key())
+        .map_err(|e| anyhow!("{}: certificate and key are not usable: {e}", creds.dir().display()))
+}
+
+/// An HTTPS client for `creds` (see [`client_config`]): HTTPS only, connect timeout
+/// [`CONNECT_TIMEOUT`], request timeout [`REQUEST_TIMEOUT`] (callers may override it per
+/// request). The server's host name must be in its certificate (default `localhost` and
+/// `127.0.0.1`).
+pub fn client(creds: &Credentials) -> anyhow::Result<reqwest::Client> {
+    reqwest::Client::builder()
+        .tls_backend_preconfigured(client_config(creds)?)
+        .https_only(true)
+        .connect_timeout(CONNECT_TIMEOUT)
+        .timeout(REQUEST_TIMEOUT)
+        .build()
+        .context("building the HTTPS client")
+}
