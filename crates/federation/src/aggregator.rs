@@ -8,6 +8,19 @@
 //! It releases nothing for a round with fewer accepted reports than the job's minimum number of
 //! sites (or its own floor), and only for the exact set of reports the hub lists (secagg's
 //! `CollectRequest` check), so a report is never counted twice.
+//!
+//! **At most one noisy share per (job, round).** Once the helper released its share of a round
+//! it keeps the encoded share with the sorted set of report ids it covers. When the hub asks
+//! again for that round (it restarted, or the reply was lost) with the same report set, the
+//! helper re-sends the **identical bytes**: no fresh noise, since two draws of `Z_H` would let a
+//! hub that fakes a crash average them and learn the sum with half the noise variance. Any other
+//! report set for a released round is refused ([`HelperReply::Refused`]; the hub then fails the
+//! round). A round re-opened with the same number and an identical request (a restarted hub)
+//! starts a fresh verification: if its share was never released the partial state is dropped,
+//! so the sites' identical re-sent reports are accepted again; if it was released, the fresh
+//! verification only serves the hub's leader, and collection still yields the cached bytes. A
+//! repeated report id within one attempt is still rejected. A round re-opened with a different
+//! request is refused.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -39,6 +52,12 @@ pub enum HelperNodeInput {
     },
 }
 
+/// A released share: what the helper re-sends, and for which reports only.
+struct Released {
+    accepted: Vec<ReportId>,
+    share: String,
+}
+
 struct HelperRound {
     request: MeasurementRequest,
     params: AggregationParams,
@@ -55,7 +74,9 @@ pub struct HelperNode {
     rng: ChaCha20Rng,
     min_sites_floor: u32,
     rounds: BTreeMap<(JobId, Round), HelperRound>,
-    closed: BTreeSet<(JobId, Round)>,
+    /// The request of every round ever opened (a round is re-opened only identically).
+    requests: BTreeMap<(JobId, Round), MeasurementRequest>,
+    released: BTreeMap<(JobId, Round), Released>,
     rejected: Vec<RejectedUpload>,
 }
 
@@ -70,9 +91,16 @@ impl HelperNode {
             rng,
             min_sites_floor,
             rounds: BTreeMap::new(),
-            closed: BTreeSet::new(),
+            requests: BTreeMap::new(),
+            released: BTreeMap::new(),
             rejected: Vec::new(),
         }
+    }
+
+    /// Whether the helper released its aggregate share of `round` of `job` (it never draws
+    /// noise for that round again).
+    pub fn released(&self, job: &JobId, round: Round) -> bool {
+        self.released.contains_key(&(job.clone(), round))
     }
 
     /// Uploads refused at the helper (undecodable, duplicate, for a closed round).
@@ -143,14 +171,27 @@ impl HelperNode {
             } => {
                 let request = *request;
                 let key = (request.job_id.clone(), request.round);
-                if self.rounds.contains_key(&key) || self.closed.contains(&key) {
-                    return Err(protocol(format!("round {} of job {} opened twice", key.1, key.0)));
+                if let Some(before) = self.requests.get(&key)
+                    && *before != request
+                {
+                    return Ok(vec![Message::FromHelper(HelperReply::Refused {
+                        job_id: key.0,
+                        round: key.1,
+                        reason: format!(
+                            "round {} was opened before with another request; a round is re-opened \
+                             only identically",
+                            request.round
+                        ),
+                    })]);
                 }
+                // A first opening, or an identical re-opening after a hub restart: a fresh
+                // verification replaces any partial state (module documentation).
                 // The helper needs the vector length; it trusts the hub only for the public
                 // domain sizes, which a wrong value would make every report fail to decode.
                 let length = request_length(&request)?;
                 let params = params(&request, bits, length)?;
                 let helper = Helper::new(params.clone(), self.verify_key.clone())?;
+                self.requests.insert(key.clone(), request.clone());
                 self.rounds.insert(
                     key,
                     HelperRound {
@@ -176,12 +217,35 @@ impl HelperNode {
             }
             HelperInstruction::Collect { job_id, round, request } => {
                 let key = (job_id.clone(), round);
+                let collect = CollectRequest::decode(&from_hex(&request, "collect request")?)?;
+                if let Some(done) = self.released.get(&key) {
+                    self.rounds.remove(&key);
+                    let mut listed = collect.accepted.clone();
+                    listed.sort();
+                    let reply = if listed == done.accepted {
+                        HelperReply::AggregateShare {
+                            job_id,
+                            round,
+                            share: done.share.clone(),
+                        }
+                    } else {
+                        HelperReply::Refused {
+                            job_id,
+                            round,
+                            reason: format!(
+                                "round {round} already released its aggregate share over {} reports; \
+                                 it is released at most once, never for another set of {} reports",
+                                done.accepted.len(),
+                                listed.len()
+                            ),
+                        }
+                    };
+                    return Ok(vec![Message::FromHelper(reply)]);
+                }
                 let state = self
                     .rounds
                     .remove(&key)
                     .ok_or_else(|| protocol(format!("collect for round {round}, which is not open")))?;
-                self.closed.insert(key);
-                let collect = CollectRequest::decode(&from_hex(&request, "collect request")?)?;
                 let needed = state.min_sites.max(self.min_sites_floor) as usize;
                 if collect.accepted.len() < needed || state.helper.accepted_count() < needed {
                     return Ok(vec![Message::FromHelper(HelperReply::Refused {
@@ -214,16 +278,25 @@ impl HelperNode {
                         detail: format!("{:?}: {}", r.reason, r.detail),
                     });
                 }
+                let share = to_hex(&share.encode()?);
+                let mut accepted = collect.accepted;
+                accepted.sort();
+                self.released.insert(
+                    key,
+                    Released {
+                        accepted,
+                        share: share.clone(),
+                    },
+                );
                 Ok(vec![Message::FromHelper(HelperReply::AggregateShare {
                     job_id,
                     round,
-                    share: to_hex(&share.encode()?),
+                    share,
                 })])
             }
             HelperInstruction::Abort { job_id, round } => {
-                let key = (job_id, round);
-                self.rounds.remove(&key);
-                self.closed.insert(key);
+                // Nothing is released; a restarted hub may re-open the round identically.
+                self.rounds.remove(&(job_id, round));
                 Ok(Vec::new())
             }
         }

@@ -10,14 +10,35 @@
 //! noise alone ([`crate::noise`]). Fault handling never double counts: a site's second upload in
 //! a round is rejected before it reaches secagg, secagg rejects a repeated report id, and the
 //! helper releases only for the exact list of accepted reports.
+//!
+//! **Restart from persisted state.** A driver persists [`Hub::checkpoint`] (membership, the next
+//! round, the round open if any; no secret) at round boundaries and before the hub asks the
+//! helper for its aggregate share, and after a crash rebuilds the hub with [`Hub::restore`]. It
+//! then re-runs the synthesizer deterministically (cached releases for finished rounds) and
+//! calls [`Hub::open_round`] for the unfinished round, which gets the **same round number**; a
+//! restored open round must be re-opened with an identical request, or `open_round` refuses.
+//! Privacy argument, per party:
+//!
+//! - *Sites* answer an identical re-request of a round they answered with their stored uploads
+//!   and charge nothing more ([`crate::site`]): a restart double-charges no one.
+//! - *Helper*: it releases at most one noisy aggregate share per (job, round) and re-sends the
+//!   identical bytes for the same report set, refusing any other set ([`crate::aggregator`]), so
+//!   a hub that fakes crashes never averages two draws of `Z_H`: its view stays `S + Z_H`.
+//! - *Hub noise*: `Z_L` of round r is drawn from a CSPRNG keyed by (the hub's secret seed, r), so
+//!   a restored hub (given an RNG from the same persisted seed) re-draws the same `Z_L`, and a
+//!   round re-released after a restart is the identical value: the helper, which knows `Z_H`,
+//!   sees `S + Z_L` once whatever happens. The seed is a secret against the helper (with it,
+//!   the helper would learn `S` exactly); the checkpoint does not contain it.
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha20Rng;
 use secagg::{AggregateShare, Leader, LeaderInput, LeaderOutput, ReportId, ReportShare, VerifyKey, unshard};
+use serde::{Deserialize, Serialize};
 
 use crate::msg::{
-    HelperInstruction, HelperReply, JobAnnouncement, MeasurementRequest, Message, Purpose, Refusal, Round,
+    HelperInstruction, HelperReply, JobAnnouncement, JobId, MeasurementRequest, Message, Purpose, Refusal, Round,
     RoundFailure, RoundResult, ScoreQuery, SiteId, VoteQuery, WireRational, from_hex, to_hex,
 };
 use crate::noise::{AggregatorNoise, Noise};
@@ -26,7 +47,8 @@ use crate::{FederationError, Result, input, protocol};
 use dp::Rational;
 
 /// An upload (or report) that was not counted, and why.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct RejectedUpload {
     /// The round.
     pub round: Round,
@@ -52,6 +74,11 @@ pub enum HubInput {
     SiteDropped(SiteId),
     /// The driver's clock says the open round's deadline passed: close it with what arrived.
     Deadline,
+    /// The driver's clock says the helper did not answer the hub's request for its aggregate
+    /// share in time: the round fails ("helper aggregator timed out") and the job ends, since
+    /// the helper may or may not have released. Sites keep what they committed; nothing more is
+    /// charged and nothing is released.
+    HelperTimeout,
 }
 
 /// An output of the hub.
@@ -102,7 +129,8 @@ pub struct RoundSpec {
 }
 
 /// Where an invited site stands in the job.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 enum Membership {
     Invited,
     Accepted,
@@ -122,29 +150,91 @@ struct OpenRound {
     collecting: Option<(AggregateShare, u64)>,
 }
 
+/// The format version of [`HubCheckpoint`].
+pub const HUB_CHECKPOINT_VERSION: u32 = 1;
+
+/// One site's standing in a [`HubCheckpoint`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MemberState {
+    site: SiteId,
+    membership: Membership,
+}
+
+/// The hub's persisted state (see the module documentation): serde-serialisable and
+/// versioned, holding nothing secret (no noise seed, no share). A driver stores it at round
+/// boundaries and before the hub asks the helper for its aggregate share, and rebuilds the hub
+/// from it with [`Hub::restore`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HubCheckpoint {
+    version: u32,
+    job_id: JobId,
+    members: Vec<MemberState>,
+    next_round: u32,
+    open: Option<MeasurementRequest>,
+    ended: Option<String>,
+    rejected: Vec<RejectedUpload>,
+    refusals: Vec<Refusal>,
+}
+
+impl HubCheckpoint {
+    /// The checkpoint's format version ([`HUB_CHECKPOINT_VERSION`] when written by this crate).
+    pub fn version(&self) -> u32 {
+        self.version
+    }
+
+    /// The job.
+    pub fn job_id(&self) -> &JobId {
+        &self.job_id
+    }
+
+    /// The round the restored hub's next [`Hub::open_round`] opens: the round that was open
+    /// when the checkpoint was taken (to be re-opened identically), else the next new round.
+    pub fn resume_round(&self) -> Round {
+        match &self.open {
+            Some(request) => request.round,
+            None => Round(self.next_round),
+        }
+    }
+
+    /// The request of the round open when the checkpoint was taken, if any.
+    pub fn open_request(&self) -> Option<&MeasurementRequest> {
+        self.open.as_ref()
+    }
+}
+
 /// The hub's state machine for one job.
 pub struct Hub {
     announcement: JobAnnouncement,
     sizes: Vec<usize>,
     verify_key: VerifyKey,
     noise: Noise,
-    rng: ChaCha20Rng,
+    /// Keys the hub's noise: round r draws from ChaCha20(seed, stream r).
+    noise_seed: [u8; 32],
     members: BTreeMap<SiteId, Membership>,
     next_round: u32,
     round: Option<OpenRound>,
+    /// A round open when the restored checkpoint was taken: the next `open_round` must repeat it.
+    pending: Option<MeasurementRequest>,
+    /// Why the job ended early (the helper timed out), if it did.
+    ended: Option<String>,
     rejected: Vec<RejectedUpload>,
     refusals: Vec<Refusal>,
 }
 
 impl Hub {
     /// A hub for the job `announcement` over attributes of public `sizes`, sharing `verify_key`
-    /// with the helper and drawing its noise from `rng` (seeded from the OS in deployment).
+    /// with the helper and keying its noise with a seed drawn from `rng`. In deployment `rng`
+    /// comes from a secret seed the driver keeps (drawn from the OS once per job, never given
+    /// to the helper): [`Hub::restore`] must get an RNG from the same seed so that a restored
+    /// hub re-draws the same noise for a round (module documentation).
     pub fn new(
         announcement: JobAnnouncement,
         sizes: Vec<usize>,
         verify_key: VerifyKey,
         noise: Noise,
-        rng: ChaCha20Rng,
+        mut rng: ChaCha20Rng,
     ) -> Result<Hub> {
         let sites: BTreeSet<&SiteId> = announcement.sites.iter().collect();
         if sites.len() != announcement.sites.len() || sites.is_empty() {
@@ -174,13 +264,118 @@ impl Hub {
             sizes,
             verify_key,
             noise,
-            rng,
+            noise_seed: rng.random(),
             members,
             next_round: 1,
             round: None,
+            pending: None,
+            ended: None,
             rejected: Vec::new(),
             refusals: Vec::new(),
         })
+    }
+
+    /// The hub's persisted state (see [`HubCheckpoint`]). Taken while a round is open, it
+    /// records that round's request: the restored hub re-opens it with the same number.
+    pub fn checkpoint(&self) -> HubCheckpoint {
+        HubCheckpoint {
+            version: HUB_CHECKPOINT_VERSION,
+            job_id: self.announcement.job_id.clone(),
+            members: self
+                .members
+                .iter()
+                .map(|(site, &membership)| MemberState {
+                    site: site.clone(),
+                    membership,
+                })
+                .collect(),
+            // A restored round not yet re-opened is still the open round (its number precedes
+            // the next new round's).
+            next_round: match (&self.round, &self.pending) {
+                (None, Some(pending)) => pending.round.0.saturating_add(1),
+                _ => self.next_round,
+            },
+            open: self
+                .round
+                .as_ref()
+                .map(|open| open.request.clone())
+                .or_else(|| self.pending.clone()),
+            ended: self.ended.clone(),
+            rejected: self.rejected.clone(),
+            refusals: self.refusals.clone(),
+        }
+    }
+
+    /// Rebuilds a hub from `checkpoint` (the arguments are those given to [`Hub::new`], `rng`
+    /// from the same seed). No round is open afterwards; if one was open at the checkpoint, the
+    /// next [`Hub::open_round`] re-opens it with the same number and must be given the same
+    /// spec. Fails on a checkpoint of another version or job, or inconsistent with the job.
+    pub fn restore(
+        announcement: JobAnnouncement,
+        sizes: Vec<usize>,
+        verify_key: VerifyKey,
+        noise: Noise,
+        rng: ChaCha20Rng,
+        checkpoint: HubCheckpoint,
+    ) -> Result<Hub> {
+        if checkpoint.version != HUB_CHECKPOINT_VERSION {
+            return Err(input(format!(
+                "hub checkpoint of version {}, this hub reads version {HUB_CHECKPOINT_VERSION}",
+                checkpoint.version
+            )));
+        }
+        let mut hub = Hub::new(announcement, sizes, verify_key, noise, rng)?;
+        if checkpoint.job_id != hub.announcement.job_id {
+            return Err(input(format!(
+                "hub checkpoint of job {}, not {}",
+                checkpoint.job_id, hub.announcement.job_id
+            )));
+        }
+        let members: BTreeMap<SiteId, Membership> =
+            checkpoint.members.into_iter().map(|m| (m.site, m.membership)).collect();
+        if !members.keys().eq(hub.members.keys()) {
+            return Err(input("the hub checkpoint's sites are not the job's sites"));
+        }
+        if checkpoint.next_round == 0 {
+            return Err(input("the hub checkpoint's next round is 0"));
+        }
+        let next_round = match &checkpoint.open {
+            Some(request) => {
+                if request.job_id != hub.announcement.job_id
+                    || request.round.0.checked_add(1) != Some(checkpoint.next_round)
+                {
+                    return Err(input(format!(
+                        "the hub checkpoint's open round {} does not precede its next round {}",
+                        request.round, checkpoint.next_round
+                    )));
+                }
+                request.round.0
+            }
+            None => checkpoint.next_round,
+        };
+        hub.members = members;
+        hub.next_round = next_round;
+        hub.pending = checkpoint.open;
+        hub.ended = checkpoint.ended;
+        hub.rejected = checkpoint.rejected;
+        hub.refusals = checkpoint.refusals;
+        Ok(hub)
+    }
+
+    /// The number the next [`Hub::open_round`] gives its round.
+    pub fn next_round(&self) -> Round {
+        Round(self.next_round)
+    }
+
+    /// Why the job ended early (the helper timed out), if it did: every later round fails.
+    pub fn ended(&self) -> Option<&str> {
+        self.ended.as_deref()
+    }
+
+    /// Whether the hub waits for the helper's aggregate share: the driver's helper deadline
+    /// runs while this holds, and [`HubInput::HelperTimeout`] ends the wait.
+    pub fn awaiting_helper(&self) -> bool {
+        self.round.as_ref().is_some_and(|open| open.collecting.is_some())
     }
 
     /// The public sizes of the attributes (before any merging).
@@ -231,13 +426,22 @@ impl Hub {
         self.round.is_some()
     }
 
-    /// Opens the next round. Fails with [`FederationError::RoundFailed`] when fewer active sites
-    /// than the job's minimum remain: the job cannot continue.
+    /// Opens the next round ([`Hub::next_round`]). Fails with [`FederationError::RoundFailed`]
+    /// when fewer active sites than the job's minimum remain or the job ended: the job cannot
+    /// continue. After [`Hub::restore`] from a checkpoint taken with a round open, this
+    /// re-opens that round: the request must be identical to the one sent before (sites then
+    /// answer with their stored uploads, charging nothing), else a protocol error.
     pub fn open_round(&mut self, spec: RoundSpec) -> Result<Vec<HubOutput>> {
         if self.round.is_some() {
             return Err(protocol("a round is already open"));
         }
         let round = Round(self.next_round);
+        if let Some(reason) = &self.ended {
+            return Err(FederationError::RoundFailed {
+                round: round.0,
+                reason: format!("the job ended: {reason}"),
+            });
+        }
         let active = self.active_sites();
         if active.len() < self.announcement.min_sites as usize {
             return Err(FederationError::RoundFailed {
@@ -279,9 +483,18 @@ impl Hub {
             scores: spec.scores,
             votes: spec.votes,
         };
+        if let Some(pending) = &self.pending
+            && *pending != request
+        {
+            return Err(protocol(format!(
+                "round {round} was open before the hub restarted with another request: \
+                 the driver must re-run the job deterministically"
+            )));
+        }
         let query = check(&request, &self.sizes)?;
         let params = params(&request, self.announcement.bits, query.length)?;
         let leader = Leader::new(params.clone(), self.verify_key.clone())?;
+        self.pending = None;
         self.next_round += 1;
         let mut out = vec![HubOutput::ToHelper(Message::ToHelper(HelperInstruction::Open {
             request: Box::new(request.clone()),
@@ -320,6 +533,13 @@ impl Hub {
                 self.maybe_close(false)
             }
             HubInput::Deadline => self.maybe_close(true),
+            HubInput::HelperTimeout => {
+                let Some(round) = self.round.as_ref().map(|open| open.request.round) else {
+                    return Ok(Vec::new());
+                };
+                self.ended = Some(format!("helper aggregator timed out in round {round}"));
+                Ok(self.fail("helper aggregator timed out".into(), true))
+            }
         }
     }
 
@@ -532,8 +752,12 @@ impl Hub {
         };
         let min = self.announcement.min_sites as usize;
         if leader.accepted_count() < min {
+            let unverified = match leader.in_flight_count() {
+                0 => String::new(),
+                n => format!(" ({n} reports still awaited the helper's verification)"),
+            };
             let reason = format!(
-                "{} sites contributed valid reports, the job needs at least {min}",
+                "{} sites contributed valid reports, the job needs at least {min}{unverified}",
                 leader.accepted_count()
             );
             return Ok(self.fail(reason, true));
@@ -542,7 +766,10 @@ impl Hub {
         let (share, collect, rejections) = match noised {
             true => {
                 let sigma2 = open.request.sigma2.to_rational()?;
-                let mut noise = AggregatorNoise::new(sigma2, &mut self.rng)?;
+                // The same (seed, round) always draws the same noise (module documentation).
+                let mut rng = ChaCha20Rng::from_seed(self.noise_seed);
+                rng.set_stream(u64::from(open.request.round.0));
+                let mut noise = AggregatorNoise::new(sigma2, &mut rng)?;
                 leader.finish(Some(&mut noise))?
             }
             false => leader.finish(None)?,

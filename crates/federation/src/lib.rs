@@ -38,12 +38,14 @@ pub mod site;
 
 pub use aggregator::{HelperNode, HelperNodeInput};
 pub use driver::RoundDriver;
-pub use hub::{Hub, HubInput, HubOutput, RejectedUpload, RoundRelease, RoundSpec};
+pub use hub::{
+    HUB_CHECKPOINT_VERSION, Hub, HubCheckpoint, HubInput, HubOutput, RejectedUpload, RoundRelease, RoundSpec,
+};
 pub use ledger::{InMemoryLedger, PrivacyLedger, Reservation};
 pub use msg::{JobId, Method, Purpose, RefusalReason, Round, SiteId};
 pub use noise::{Noise, aggregator_sigma2, rho_of_request};
 pub use oracle::{FederatedOracle, Selection};
-pub use simulation::{Fault, SimEvent, Simulation, SimulationConfig, Step};
+pub use simulation::{AggregatorFault, Deadlines, Fault, RestartStep, SimEvent, Simulation, SimulationConfig, Step};
 pub use site::{SiteNode, SiteOutput, SitePolicy};
 
 /// Every error of the `federation` crate.

@@ -1,7 +1,18 @@
 //! A deterministic in-process federation: one hub, one helper and N sites, every message
 //! encoded and decoded through [`crate::msg`] on every hop, delivered first in first out, with
-//! scripted faults. The "clock" is the queue: when no message is left, sites that went silent
-//! are reported to the hub as dropped, and then the open round's deadline passes.
+//! scripted faults of the sites ([`Fault`]) and of the aggregators ([`AggregatorFault`]).
+//!
+//! **Mock clock.** Delivering a message takes one tick. A round's sites must answer within
+//! [`Deadlines::site`] ticks of its opening: then silent sites are reported to the hub as
+//! dropped and the round is closed with what arrived. Once the hub asked the helper for its
+//! aggregate share, the helper must answer within [`Deadlines::helper`] ticks, else the round
+//! fails ("helper aggregator timed out") and the job ends. When no message is left the clock
+//! jumps to the next deadline.
+//!
+//! **Persistence.** The simulation persists the hub's [`HubCheckpoint`] as JSON bytes the way a
+//! driver must: after the announcement, at every round boundary and before the hub asks the
+//! helper for its share. A [`AggregatorFault::HubRestart`] drops the hub with everything in
+//! flight to or from it, restores it from those bytes and re-opens the round with the same spec.
 //!
 //! Sharing randomness inside `secagg::share` comes from prio's own CSPRNG (not injectable);
 //! everything else — report ids, noise, the order of delivery — is seeded, so sums, refusals,
@@ -12,11 +23,15 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 use secagg::{ReportId, VerifyKey, share};
+use sha2::{Digest, Sha256};
 
 use crate::aggregator::{HelperNode, HelperNodeInput};
-use crate::hub::{Hub, HubInput, HubOutput, RejectedUpload, RoundRelease, RoundSpec};
+use crate::hub::{Hub, HubCheckpoint, HubInput, HubOutput, RejectedUpload, RoundRelease, RoundSpec};
 use crate::ledger::InMemoryLedger;
-use crate::msg::{self, JobAnnouncement, MeasurementRequest, Message, Purpose, Refusal, RoundFailure, SiteId};
+use crate::msg::{
+    self, HelperInstruction, HelperReply, JobAnnouncement, MeasurementRequest, Message, Purpose, Refusal, RoundFailure,
+    SiteId,
+};
 use crate::noise::Noise;
 use crate::site::{SiteNode, SiteOutput};
 use crate::{FederationError, Result, protocol};
@@ -80,6 +95,57 @@ pub enum Fault {
     },
 }
 
+/// The step of a round at which a scripted hub restart happens.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RestartStep {
+    /// The sites' uploads arrived and were verified; the hub crashes before it persists its
+    /// state and asks the helper for its share. It resumes from the previous round boundary:
+    /// the helper's partial state of the round is reset by the identical re-opening.
+    Uploads,
+    /// The helper released its aggregate share; the hub crashes before receiving it. It resumes
+    /// from the checkpoint taken before it asked for the share: the helper re-sends the cached
+    /// bytes.
+    HelperShare,
+}
+
+/// A scripted fault of an aggregator (set with [`Simulation::with_aggregator_faults`]). `round`
+/// counts from 1. Each hub restart happens once.
+#[derive(Clone, Debug, PartialEq)]
+pub enum AggregatorFault {
+    /// The hub crashes at `step` of `round` and restarts from its persisted checkpoint.
+    HubRestart {
+        /// The round.
+        round: u32,
+        /// The step.
+        step: RestartStep,
+    },
+    /// The helper verifies the reports of `round` but its answers to the hub's request for its
+    /// aggregate share never arrive: the hub's helper deadline passes.
+    HelperTimeout {
+        /// The round.
+        round: u32,
+    },
+}
+
+/// The mock clock's deadlines, in ticks (one tick per delivered message).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Deadlines {
+    /// Ticks from a round's opening until the hub stops waiting for the sites' answers.
+    pub site: u64,
+    /// Ticks the hub waits for the helper's aggregate share once it asked for it.
+    pub helper: u64,
+}
+
+impl Default for Deadlines {
+    /// 10 000 ticks for the sites, 1 000 for the helper: far above what a round's messages take.
+    fn default() -> Self {
+        Deadlines {
+            site: 10_000,
+            helper: 1_000,
+        }
+    }
+}
+
 /// Settings of a [`Simulation`].
 #[derive(Clone, Debug, PartialEq)]
 pub struct SimulationConfig {
@@ -109,6 +175,17 @@ pub enum SimEvent {
     },
     /// A round failed.
     Failed(RoundFailure),
+    /// A scripted aggregator fault took effect (once per restart; once per round for a helper
+    /// timeout).
+    AggregatorFaultInjected(AggregatorFault),
+    /// The helper sent its aggregate share of a round (SHA-256 of the encoded share, hex): a
+    /// re-sent share after a restart has the same digest.
+    AggregateShareSent {
+        /// The round.
+        round: u32,
+        /// SHA-256 of the hex-encoded share.
+        sha256: String,
+    },
 }
 
 enum Hop {
@@ -133,6 +210,20 @@ pub struct Simulation {
     queue: VecDeque<Hop>,
     outcome: Option<std::result::Result<RoundRelease, RoundFailure>>,
     bits: u32,
+    key_bytes: [u8; 32],
+    noise: Noise,
+    /// The hub's RNG as built (its persisted secret seed): a restored hub gets a clone.
+    hub_rng: ChaCha20Rng,
+    /// The last persisted hub checkpoint (JSON).
+    persisted: Vec<u8>,
+    /// The spec of the round being run (re-opened identically after a hub restart).
+    spec: Option<RoundSpec>,
+    aggregator_faults: Vec<AggregatorFault>,
+    fired: BTreeSet<usize>,
+    deadlines: Deadlines,
+    now: u64,
+    site_deadline: Option<u64>,
+    helper_since: Option<u64>,
 }
 
 impl Simulation {
@@ -158,7 +249,7 @@ impl Simulation {
             sizes,
             VerifyKey::from_bytes(key_bytes),
             config.noise,
-            hub_rng,
+            hub_rng.clone(),
         )?;
         let helper = HelperNode::new(
             VerifyKey::from_bytes(key_bytes),
@@ -180,11 +271,46 @@ impl Simulation {
             queue: VecDeque::new(),
             outcome: None,
             bits,
+            key_bytes,
+            noise: config.noise,
+            hub_rng,
+            persisted: Vec::new(),
+            spec: None,
+            aggregator_faults: Vec::new(),
+            fired: BTreeSet::new(),
+            deadlines: Deadlines::default(),
+            now: 0,
+            site_deadline: None,
+            helper_since: None,
         };
         let outputs = sim.hub.announce();
         sim.route_hub(outputs)?;
         sim.settle()?;
+        sim.persist()?;
         Ok(sim)
+    }
+
+    /// Scripts faults of the aggregators for the rounds to come.
+    pub fn with_aggregator_faults(mut self, faults: Vec<AggregatorFault>) -> Self {
+        self.aggregator_faults = faults;
+        self.fired.clear();
+        self
+    }
+
+    /// Sets the mock clock's deadlines for the rounds to come.
+    pub fn with_deadlines(mut self, deadlines: Deadlines) -> Self {
+        self.deadlines = deadlines;
+        self
+    }
+
+    /// The mock clock, in ticks.
+    pub fn now(&self) -> u64 {
+        self.now
+    }
+
+    /// The last persisted hub checkpoint, as the JSON bytes a driver would store.
+    pub fn persisted_checkpoint(&self) -> &[u8] {
+        &self.persisted
     }
 
     /// The hub.
@@ -242,22 +368,13 @@ impl Simulation {
 
     /// Runs one round of any kind to its end.
     pub fn run(&mut self, spec: RoundSpec) -> Result<RoundRelease> {
-        let outputs = match self.hub.open_round(spec) {
-            Ok(outputs) => outputs,
-            Err(e) => {
-                if let FederationError::RoundFailed { round, reason } = &e {
-                    self.events.push(SimEvent::Failed(RoundFailure {
-                        job_id: self.hub.announcement().job_id.clone(),
-                        round: msg::Round(*round),
-                        reason: reason.clone(),
-                    }));
-                }
-                return Err(e);
-            }
-        };
         self.outcome = None;
-        self.route_hub(outputs)?;
+        self.spec = Some(spec.clone());
+        self.open(spec)?;
         self.settle()?;
+        self.spec = None;
+        // A round boundary: the driver persists the hub's state.
+        self.persist()?;
         match self.outcome.take() {
             Some(Ok(release)) => Ok(release),
             Some(Err(failure)) => Err(FederationError::RoundFailed {
@@ -268,31 +385,164 @@ impl Simulation {
         }
     }
 
-    /// Delivers messages until none is left, then reports silent sites, then the deadline.
+    /// Opens a round (or re-opens it after a restart); a round that cannot open is an outcome.
+    fn open(&mut self, spec: RoundSpec) -> Result<()> {
+        match self.hub.open_round(spec) {
+            Ok(outputs) => {
+                self.site_deadline = Some(self.now.saturating_add(self.deadlines.site));
+                self.route_hub(outputs)
+            }
+            Err(FederationError::RoundFailed { round, reason }) => {
+                let failure = RoundFailure {
+                    job_id: self.hub.announcement().job_id.clone(),
+                    round: msg::Round(round),
+                    reason,
+                };
+                self.events.push(SimEvent::Failed(failure.clone()));
+                self.outcome = Some(Err(failure));
+                Ok(())
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Stores the hub's checkpoint as JSON bytes, as a driver persists it.
+    fn persist(&mut self) -> Result<()> {
+        self.persisted =
+            serde_json::to_vec(&self.hub.checkpoint()).map_err(|e| protocol(format!("hub checkpoint: {e}")))?;
+        Ok(())
+    }
+
+    /// The scripted hub crash: everything in flight to or from the hub is lost; the hub is
+    /// rebuilt from the persisted bytes and the round re-opened with the same spec.
+    fn restart_hub(&mut self, fault: AggregatorFault) -> Result<()> {
+        self.events.push(SimEvent::AggregatorFaultInjected(fault));
+        let checkpoint: HubCheckpoint = serde_json::from_slice(&self.persisted).map_err(|e| FederationError::Wire {
+            reason: format!("hub checkpoint: {e}"),
+        })?;
+        self.hub = Hub::restore(
+            self.hub.announcement().clone(),
+            self.hub.sizes().to_vec(),
+            VerifyKey::from_bytes(self.key_bytes),
+            self.noise,
+            self.hub_rng.clone(),
+            checkpoint,
+        )?;
+        self.queue.retain(|hop| matches!(hop, Hop::SiteToHelper(..)));
+        // Drops reported to the crashed hub after its checkpoint are reported again.
+        self.reported.clear();
+        self.helper_since = None;
+        let spec = self
+            .spec
+            .clone()
+            .ok_or_else(|| protocol("a hub restart outside a round"))?;
+        self.open(spec)
+    }
+
+    fn take_fault(&mut self, pred: impl Fn(&AggregatorFault) -> bool) -> Option<AggregatorFault> {
+        let (i, fault) = self
+            .aggregator_faults
+            .iter()
+            .enumerate()
+            .find(|(i, f)| !self.fired.contains(i) && pred(f))?;
+        let fault = fault.clone();
+        self.fired.insert(i);
+        Some(fault)
+    }
+
+    fn helper_due(&self) -> Option<u64> {
+        self.helper_since.map(|t| t.saturating_add(self.deadlines.helper))
+    }
+
+    /// Delivers messages in order, one tick each, firing deadlines as they fall due; when none
+    /// is left, reports silent sites (outside a round) or jumps to the next deadline.
     fn settle(&mut self) -> Result<()> {
         loop {
-            while let Some(hop) = self.queue.pop_front() {
-                self.deliver(hop)?;
+            if self.fire_due()? {
+                continue;
             }
-            let newly: Vec<usize> = self.silent.difference(&self.reported).copied().collect();
-            if !newly.is_empty() {
-                for i in newly {
-                    self.reported.insert(i);
-                    let outputs = self.hub.handle(HubInput::SiteDropped(self.sites[i].id().clone()))?;
-                    self.route_hub(outputs)?;
+            if let Some(hop) = self.queue.pop_front() {
+                self.now += 1;
+                self.deliver(hop)?;
+                match (self.hub.awaiting_helper(), self.helper_since) {
+                    (true, None) => self.helper_since = Some(self.now),
+                    (false, Some(_)) => self.helper_since = None,
+                    _ => {}
                 }
                 continue;
             }
-            if self.hub.round_open() && self.outcome.is_none() {
+            if !self.hub.round_open() {
+                if self.report_silent()? {
+                    continue;
+                }
+                return Ok(());
+            }
+            let next = [self.site_deadline, self.helper_due()].into_iter().flatten().min();
+            match next {
+                Some(t) => self.now = self.now.max(t),
+                None => return Err(protocol("a round is open and no deadline is pending")),
+            }
+        }
+    }
+
+    /// Reports sites that went silent and were not reported yet; whether there were any.
+    fn report_silent(&mut self) -> Result<bool> {
+        let newly: Vec<usize> = self.silent.difference(&self.reported).copied().collect();
+        for &i in &newly {
+            self.reported.insert(i);
+            let outputs = self.hub.handle(HubInput::SiteDropped(self.sites[i].id().clone()))?;
+            self.route_hub(outputs)?;
+        }
+        Ok(!newly.is_empty())
+    }
+
+    /// Fires the helper's or the sites' deadline if due; whether one fired.
+    fn fire_due(&mut self) -> Result<bool> {
+        if self.helper_due().is_some_and(|due| self.now >= due) {
+            self.helper_since = None;
+            let outputs = self.hub.handle(HubInput::HelperTimeout)?;
+            self.route_hub(outputs)?;
+            return Ok(true);
+        }
+        if self.site_deadline.is_some_and(|due| self.now >= due) {
+            self.site_deadline = None;
+            self.report_silent()?;
+            if self.hub.round_open() && !self.hub.awaiting_helper() {
                 let outputs = self.hub.handle(HubInput::Deadline)?;
                 if outputs.is_empty() {
                     return Err(protocol("the hub did not close the round at its deadline"));
                 }
                 self.route_hub(outputs)?;
-                continue;
             }
-            return Ok(());
+            return Ok(true);
         }
+        Ok(false)
+    }
+
+    /// Queues the helper's messages to the hub, unless a scripted helper timeout loses them.
+    fn route_helper(&mut self, outputs: Vec<Message>) -> Result<()> {
+        for m in outputs {
+            let share_reply = match &m {
+                Message::FromHelper(HelperReply::AggregateShare { round, share, .. }) => Some((round.0, Some(share))),
+                Message::FromHelper(HelperReply::Refused { round, .. }) => Some((round.0, None)),
+                _ => None,
+            };
+            if let Some((round, share)) = share_reply {
+                let timeout = AggregatorFault::HelperTimeout { round };
+                if self.aggregator_faults.contains(&timeout) {
+                    self.events.push(SimEvent::AggregatorFaultInjected(timeout));
+                    continue;
+                }
+                if let Some(share) = share {
+                    self.events.push(SimEvent::AggregateShareSent {
+                        round,
+                        sha256: msg::to_hex(&Sha256::digest(share.as_bytes())),
+                    });
+                }
+            }
+            self.queue.push_back(Hop::HelperToHub(msg::encode(&m)?));
+        }
+        Ok(())
     }
 
     fn fault(&self, pred: impl Fn(&Fault) -> bool) -> Option<Fault> {
@@ -340,26 +590,51 @@ impl Simulation {
                 let site = self.sites[i].id().clone();
                 let message = msg::decode(&bytes)?;
                 let outputs = self.helper.handle(HelperNodeInput::FromSite { site, message })?;
-                for m in outputs {
-                    self.queue.push_back(Hop::HelperToHub(msg::encode(&m)?));
-                }
-                Ok(())
+                self.route_helper(outputs)
             }
             Hop::HubToHelper(bytes) => {
                 let outputs = self.helper.handle(HelperNodeInput::FromHub(msg::decode(&bytes)?))?;
-                for m in outputs {
-                    self.queue.push_back(Hop::HelperToHub(msg::encode(&m)?));
-                }
-                Ok(())
+                self.route_helper(outputs)
             }
             Hop::HelperToHub(bytes) => {
-                let outputs = self.hub.handle(HubInput::FromHelper(msg::decode(&bytes)?))?;
+                let message = msg::decode(&bytes)?;
+                if let Message::FromHelper(HelperReply::AggregateShare { round, .. }) = &message {
+                    let r = round.0;
+                    let crash = self.take_fault(|f| {
+                        *f == AggregatorFault::HubRestart {
+                            round: r,
+                            step: RestartStep::HelperShare,
+                        }
+                    });
+                    if let Some(fault) = crash {
+                        return self.restart_hub(fault);
+                    }
+                }
+                let outputs = self.hub.handle(HubInput::FromHelper(message))?;
                 self.route_hub(outputs)
             }
         }
     }
 
     fn route_hub(&mut self, outputs: Vec<HubOutput>) -> Result<()> {
+        let collect = outputs.iter().find_map(|o| match o {
+            HubOutput::ToHelper(Message::ToHelper(HelperInstruction::Collect { round, .. })) => Some(round.0),
+            _ => None,
+        });
+        if let Some(r) = collect {
+            let crash = self.take_fault(|f| {
+                *f == AggregatorFault::HubRestart {
+                    round: r,
+                    step: RestartStep::Uploads,
+                }
+            });
+            if let Some(fault) = crash {
+                // The outputs die with the hub.
+                return self.restart_hub(fault);
+            }
+            // Before asking the helper for its share, the driver persists the hub's state.
+            self.persist()?;
+        }
         for output in outputs {
             match output {
                 HubOutput::ToSite(site, m) => {
