@@ -25,21 +25,23 @@ use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 use anyhow::{Context, anyhow, bail};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 /// The `prev` of the first entry.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
-/// One line of the log.
-#[derive(Debug, Serialize, Deserialize)]
+/// One line of the log, as parsed (the hash is checked against the raw bytes of `detail`).
+#[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Entry {
     seq: u64,
     time: String,
     event: String,
-    detail: Value,
+    /// Only checked to be JSON here: the hash covers its raw text.
+    #[serde(rename = "detail")]
+    _detail: serde::de::IgnoredAny,
     prev: String,
     hash: String,
 }
@@ -115,17 +117,10 @@ impl AuditLog {
         }
         let seq = self.entries + 1;
         let time = rfc3339_utc(SystemTime::now());
-        let hash = entry_hash(seq, &time, event, &detail, &self.head);
-        let entry = Entry {
-            seq,
-            time,
-            event: event.to_owned(),
-            detail,
-            prev: self.head.clone(),
-            hash,
-        };
-        let mut line = serde_json::to_string(&entry).context("encoding an audit entry")?;
-        line.push('\n');
+        let detail = canonical_json(&detail);
+        let hash = hash_fields(seq, &time, event, &detail, &self.head);
+        let (prefix, suffix) = frame(seq, &time, event, &self.head, &hash);
+        let line = format!("{prefix}{detail}{suffix}\n");
         self.broken = true;
         self.file
             .write_all(line.as_bytes())
@@ -133,7 +128,7 @@ impl AuditLog {
             .with_context(|| format!("appending entry {seq} to audit log {}", self.path.display()))?;
         self.broken = false;
         self.entries = seq;
-        self.head = entry.hash;
+        self.head = hash;
         Ok(())
     }
 
@@ -180,8 +175,15 @@ fn verify_reader(path: &Path, mut reader: impl BufRead) -> anyhow::Result<AuditS
         };
         let entry: Entry = serde_json::from_str(text)
             .map_err(|e| broken(format!("malformed entry, not an audit JSON object: {e}")))?;
+        let (prefix, suffix) = frame(entry.seq, &entry.time, &entry.event, &entry.prev, &entry.hash);
+        let detail = text
+            .strip_prefix(&prefix)
+            .and_then(|rest| rest.strip_suffix(&suffix))
+            .ok_or_else(|| {
+                broken("malformed entry: fields are not in the order and format this log writes them".into())
+            })?;
         let expected_seq = entries + 1;
-        if entry.hash != entry_hash(entry.seq, &entry.time, &entry.event, &entry.detail, &entry.prev) {
+        if entry.hash != hash_fields(entry.seq, &entry.time, &entry.event, detail, &entry.prev) {
             return Err(broken(format!(
                 "hash does not match the content of entry seq {}: the entry was edited",
                 entry.seq
@@ -212,14 +214,17 @@ fn verify_reader(path: &Path, mut reader: impl BufRead) -> anyhow::Result<AuditS
     Ok(AuditSummary { entries, head })
 }
 
-/// The hash of an entry: hex SHA-256 over the fields in order, each as an 8-byte big-endian
-/// length followed by its bytes; `seq` as its decimal string, `detail` as canonical JSON
-/// (object keys sorted, no whitespace).
+/// The hash of an entry: hex SHA-256 over `seq` (decimal), `time`, `event`, `detail` as
+/// canonical JSON (object keys sorted at every level, no whitespace) and `prev`, each field
+/// preceded by its length in bytes as 8 bytes big-endian. The log stores `detail` in exactly
+/// that canonical form and [`verify`] hashes the stored bytes, so no float is ever re-printed.
 pub fn entry_hash(seq: u64, time: &str, event: &str, detail: &Value, prev: &str) -> String {
-    let mut canonical = String::new();
-    write_canonical(detail, &mut canonical);
+    hash_fields(seq, time, event, &canonical_json(detail), prev)
+}
+
+fn hash_fields(seq: u64, time: &str, event: &str, detail: &str, prev: &str) -> String {
     let mut hasher = Sha256::new();
-    for field in [seq.to_string().as_str(), time, event, &canonical, prev] {
+    for field in [seq.to_string().as_str(), time, event, detail, prev] {
         hasher.update((field.len() as u64).to_be_bytes());
         hasher.update(field.as_bytes());
     }
@@ -230,6 +235,27 @@ pub fn entry_hash(seq: u64, time: &str, event: &str, detail: &Value, prev: &str)
         let _ = write!(hex, "{byte:02x}");
     }
     hex
+}
+
+/// The text of a line around its `detail`: `{"seq":…,"time":…,"event":…,"detail":` and
+/// `,"prev":…,"hash":…}`.
+fn frame(seq: u64, time: &str, event: &str, prev: &str, hash: &str) -> (String, String) {
+    let quoted = |s: &str| Value::String(s.to_owned()).to_string();
+    (
+        format!(
+            "{{\"seq\":{seq},\"time\":{},\"event\":{},\"detail\":",
+            quoted(time),
+            quoted(event)
+        ),
+        format!(",\"prev\":{},\"hash\":{}}}", quoted(prev), quoted(hash)),
+    )
+}
+
+/// `value` as canonical JSON (see [`entry_hash`]).
+pub fn canonical_json(value: &Value) -> String {
+    let mut out = String::new();
+    write_canonical(value, &mut out);
+    out
 }
 
 /// JSON with object keys sorted at every level, independent of serde_json's map ordering.
@@ -297,9 +323,7 @@ mod tests {
     #[test]
     fn canonical_json_sorts_keys_at_every_level() {
         let value = serde_json::json!({"b": 1, "a": {"z": [true, null], "y": "x\"y"}});
-        let mut out = String::new();
-        write_canonical(&value, &mut out);
-        assert_eq!(out, r#"{"a":{"y":"x\"y","z":[true,null]},"b":1}"#);
+        assert_eq!(canonical_json(&value), r#"{"a":{"y":"x\"y","z":[true,null]},"b":1}"#);
     }
 
     #[test]

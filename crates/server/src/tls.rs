@@ -16,15 +16,20 @@ use axum::{Extension, Router};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::{GracefulShutdown, Watcher};
 use hyper_util::service::TowerToHyperService;
+use rustls::client::WebPkiServerVerifier;
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::CryptoProvider;
 use rustls::server::WebPkiClientVerifier;
-use rustls::{ClientConfig, RootCertStore, ServerConfig};
+use rustls::{
+    CertificateError, ClientConfig, DigitallySignedStruct, OtherError, RootCertStore, ServerConfig, SignatureScheme,
+};
+use rustls_pki_types::{CertificateDer, ServerName, UnixTime};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 use tokio_rustls::TlsAcceptor;
 
-use crate::pki::{Credentials, peer_identity};
+use crate::pki::{Credentials, Role, peer_identity};
 
 /// Longest time a client may take to complete the TLS handshake.
 pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -181,27 +186,109 @@ async fn connection(
 }
 
 /// The rustls client configuration for `creds`: TLS 1.2/1.3 on the ring provider, trusting the
-/// pinned project CA only, presenting `creds`' certificate.
-pub fn client_config(creds: &Credentials) -> anyhow::Result<ClientConfig> {
-    let roots = Arc::unwrap_or_clone(pinned_roots(creds)?);
-    ClientConfig::builder_with_provider(provider())
+/// pinned project CA only, presenting `creds`' certificate. With `servers` non-empty, the
+/// server's certificate must also carry one of these roles (see [`client_for`]).
+pub fn client_config(creds: &Credentials, servers: &[Role]) -> anyhow::Result<ClientConfig> {
+    let provider = provider();
+    let roots = pinned_roots(creds)?;
+    let builder = ClientConfig::builder_with_provider(provider.clone())
         .with_protocol_versions(VERSIONS)
-        .context("selecting TLS versions")?
-        .with_root_certificates(roots)
+        .context("selecting TLS versions")?;
+    let builder = if servers.is_empty() {
+        builder.with_root_certificates(roots)
+    } else {
+        let webpki = WebPkiServerVerifier::builder_with_provider(roots, provider)
+            .build()
+            .context("building the server certificate verifier")?;
+        builder
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(RoleVerifier {
+                webpki,
+                servers: servers.to_vec(),
+            }))
+    };
+    builder
         .with_client_auth_cert(vec![creds.cert().clone()], creds.key())
         .map_err(|e| anyhow!("{}: certificate and key are not usable: {e}", creds.dir().display()))
 }
 
-/// An HTTPS client for `creds` (see [`client_config`]): HTTPS only, connect timeout
+/// An HTTPS client for `creds` that accepts any server certified by the project CA for the
+/// host it connects to (see [`client_for`] to also require a role): HTTPS only, connect timeout
 /// [`CONNECT_TIMEOUT`], request timeout [`REQUEST_TIMEOUT`] (callers may override it per
 /// request). The server's host name must be in its certificate (default `localhost` and
 /// `127.0.0.1`).
 pub fn client(creds: &Credentials) -> anyhow::Result<reqwest::Client> {
+    client_for(creds, &[])
+}
+
+/// Like [`client`], and the server's certificate must carry one of the roles in `servers`
+/// (e.g. a site talking to the hub passes `&[Role::Hub]`, so that an aggregator, whose
+/// certificate may name the same host, cannot stand in for the hub). Empty: any role.
+pub fn client_for(creds: &Credentials, servers: &[Role]) -> anyhow::Result<reqwest::Client> {
     reqwest::Client::builder()
-        .tls_backend_preconfigured(client_config(creds)?)
+        .tls_backend_preconfigured(client_config(creds, servers)?)
         .https_only(true)
         .connect_timeout(CONNECT_TIMEOUT)
         .timeout(REQUEST_TIMEOUT)
         .build()
         .context("building the HTTPS client")
+}
+
+/// The standard WebPKI server verification (pinned CA, host name, validity, `serverAuth`),
+/// then a check of the role in the server's synthema identity.
+#[derive(Debug)]
+struct RoleVerifier {
+    webpki: Arc<WebPkiServerVerifier>,
+    servers: Vec<Role>,
+}
+
+impl ServerCertVerifier for RoleVerifier {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp_response: &[u8],
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        let verified = self
+            .webpki
+            .verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)?;
+        let refuse = |reason: String| {
+            rustls::Error::InvalidCertificate(CertificateError::Other(OtherError(Arc::new(std::io::Error::other(
+                reason,
+            )))))
+        };
+        let identity = peer_identity(end_entity).map_err(|e| refuse(format!("server identity: {e:#}")))?;
+        if !self.servers.contains(&identity.role) {
+            let expected: Vec<&str> = self.servers.iter().map(|role| role.as_str()).collect();
+            return Err(refuse(format!(
+                "server is {identity}, expected a {}",
+                expected.join(" or ")
+            )));
+        }
+        Ok(verified)
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.webpki.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.webpki.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.webpki.supported_verify_schemes()
+    }
 }

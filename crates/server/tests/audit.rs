@@ -108,11 +108,59 @@ fn a_rehashed_edit_still_breaks_the_chain_at_the_next_line() {
         &e["detail"],
         e["prev"].as_str().unwrap(),
     );
-    e["hash"] = json!(hash);
-    l[1] = serde_json::to_string(&e).unwrap();
+    l[1] = format!(
+        r#"{{"seq":2,"time":{},"event":{},"detail":{},"prev":{},"hash":"{hash}"}}"#,
+        e["time"],
+        e["event"],
+        server::audit::canonical_json(&e["detail"]),
+        e["prev"]
+    );
     write_lines(&path, &l);
     let err = verify_error(&path);
     assert!(err.contains("line 3:") && err.contains("prev does not match"), "{err}");
+}
+
+#[test]
+fn floats_survive_verification_bit_for_bit() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("audit.log");
+    let tricky = [
+        0.1 + 0.2,
+        1e-300,
+        2.225_073_858_507_201e-308,
+        5e-324,
+        f64::MAX,
+        123_456_789.123_456_79,
+        -0.0,
+    ];
+    let mut log = AuditLog::open(&path).unwrap();
+    for (i, x) in tricky.iter().enumerate() {
+        log.append(
+            "ledger.commit",
+            json!({"rho": x, "i": i, "nested": [{"z": x, "a": -x}]}),
+        )
+        .unwrap();
+    }
+    drop(log);
+    assert_eq!(verify(&path).unwrap().entries, tricky.len() as u64);
+}
+
+#[test]
+fn reordered_fields_or_extra_fields_are_malformed() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = log_of(dir.path(), 2);
+    let mut l = lines(&path);
+    let e: Value = serde_json::from_str(&l[1]).unwrap();
+    // The same fields, re-serialised by serde_json (alphabetical order).
+    l[1] = serde_json::to_string(&e).unwrap();
+    write_lines(&path, &l);
+    let err = verify_error(&path);
+    assert!(err.contains("line 2: malformed"), "{err}");
+    let mut extra = e.clone();
+    extra["note"] = json!("x");
+    l[1] = serde_json::to_string(&extra).unwrap();
+    write_lines(&path, &l);
+    assert!(verify_error(&path).contains("line 2: malformed"));
 }
 
 #[test]

@@ -336,3 +336,22 @@ async fn shutdown_lets_a_request_in_flight_finish_then_refuses_new_connections()
         "the listener is closed"
     );
 }
+
+#[tokio::test]
+async fn a_client_can_require_the_role_of_its_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = project(dir.path(), "demo");
+    let aggregator = dir.path().join("agg");
+    pki::issue(&p.ca, &options(Role::Aggregator, "agg-1"), &aggregator).unwrap();
+    let hub = Server::start(&p.hub).await;
+    let impostor = Server::start(&aggregator).await;
+    let site = Credentials::load(&p.site).unwrap();
+    let to_hub = tls::client_for(&site, &[Role::Hub]).unwrap();
+    assert_eq!(whoami_with(&to_hub, &hub).await.unwrap(), "site:hospital-a");
+    // Same CA, same host name, valid serverAuth certificate: refused for its role only.
+    assert!(whoami_with(&to_hub, &impostor).await.is_err());
+    let to_either = tls::client_for(&site, &[Role::Hub, Role::Aggregator]).unwrap();
+    assert_eq!(whoami_with(&to_either, &impostor).await.unwrap(), "site:hospital-a");
+    hub.stop().await;
+    impostor.stop().await;
+}
