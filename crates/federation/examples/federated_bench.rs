@@ -8,19 +8,20 @@
 //! 2. `secagg CELLS…`: one federated measurement round over 10 sites of a marginal of CELLS
 //!    cells (two categorical columns of √CELLS levels, 16-bit cells): wall time of the round and
 //!    bytes each site uploads (both shares, as encoded on the wire).
-//! 3. `selection DATASET …`: central AIM on the union vs federated AIM under each selection
-//!    variant ([`Selection`]), same error and time measures, ε = 1, δ = 1e-9. DATASET is `adult`
-//!    (UCI Adult read from `../shared/data/adult.csv`, or `$ADULT_CSV`, with the repository's
-//!    public Adult dictionary minus `fnlwgt`, split non-IID over 5 sites: see [`split_dirichlet`]),
-//!    `adult-iid` (the same rows dealt uniformly at random: a control), `aml` (the `utility`
-//!    cohort, [`COLUMNS`]) or `aml-all` (its 57 modelled columns). Selected cliques go to stderr.
+//! 3. `selection aim|mst DATASET …`: central AIM (or MST) on the union vs federated AIM (or
+//!    MST) under each selection variant ([`Selection`]), same error and time measures, ε = 1,
+//!    δ = 1e-9. DATASET is `adult` (UCI Adult read from `../shared/data/adult.csv`, or
+//!    `$ADULT_CSV`, with the repository's public Adult dictionary minus `fnlwgt`, split non-IID
+//!    over 5 sites: see [`split_dirichlet`]), `adult-iid` (the same rows dealt uniformly at
+//!    random: a control), `aml` (the `utility` cohort, [`COLUMNS`]) or `aml-all` (its 57
+//!    modelled columns). Site sizes and AIM's selected cliques go to stderr.
 //!    SELECTIONS is a comma-separated list of `scores:Q` (summed local scores at resolution Q),
 //!    `marginals` (noisy marginals) and `votes:Q` (local votes at resolution Q); the default is
 //!    `scores:4,marginals,votes:64`.
 //!
 //! Run: `cargo run --release -p federation --example federated_bench -- utility [SEEDS [AIM_ROUNDS|default [all]]]`,
 //! `cargo run --release -p federation --example federated_bench -- secagg 10000 100000` and
-//! `cargo run --release -p federation --example federated_bench -- selection adult|adult-iid|aml|aml-all [SEEDS [AIM_ROUNDS|default [SELECTIONS]]]`.
+//! `cargo run --release -p federation --example federated_bench -- selection aim|mst adult|adult-iid|aml|aml-all [SEEDS [AIM_ROUNDS|default [SELECTIONS]]]`.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -70,14 +71,19 @@ fn main() -> BoxResult<()> {
             utility(seeds, rounds, args.get(3).is_some_and(|a| a == "all"))
         }
         Some("selection") => {
-            let dataset = Dataset::parse(args.get(1).map_or("adult", String::as_str))?;
-            let seeds: u64 = args.get(2).map_or(Ok(5), |s| s.parse())?;
-            let rounds: Option<usize> = match args.get(3).map(String::as_str) {
+            let method = match args.get(1).map(String::as_str) {
+                Some("aim") => Method::Aim,
+                Some("mst") => Method::Mst,
+                other => return Err(format!("selection: method {other:?} is not aim or mst").into()),
+            };
+            let dataset = Dataset::parse(args.get(2).map_or("adult", String::as_str))?;
+            let seeds: u64 = args.get(3).map_or(Ok(5), |s| s.parse())?;
+            let rounds: Option<usize> = match args.get(4).map(String::as_str) {
                 None | Some("default") => None,
                 Some(r) => Some(r.parse()?),
             };
-            let selections = parse_selections(args.get(4).map_or("scores:4,marginals,votes:64", String::as_str))?;
-            selection(dataset, seeds, rounds, &selections)
+            let selections = parse_selections(args.get(5).map_or("scores:4,marginals,votes:64", String::as_str))?;
+            selection(method, dataset, seeds, rounds, &selections)
         }
         Some("secagg") => {
             for cells in &args[1..] {
@@ -87,7 +93,7 @@ fn main() -> BoxResult<()> {
         }
         _ => Err(
             "usage: federated_bench utility [SEEDS [AIM_ROUNDS|default [all]]] | secagg CELLS… | \
-                  selection adult|adult-iid|aml|aml-all [SEEDS [AIM_ROUNDS|default [SELECTIONS]]]"
+                  selection aim|mst adult|adult-iid|aml|aml-all [SEEDS [AIM_ROUNDS|default [SELECTIONS]]]"
                 .into(),
         ),
     }
@@ -442,7 +448,7 @@ struct Outcome {
 
 impl Outcome {
     fn row(&self) -> String {
-        let r = |v: Option<usize>| v.map_or("?".to_string(), |v| v.to_string());
+        let r = |v: Option<usize>| v.map_or("–".to_string(), |v| v.to_string());
         format!(
             "| {} | {} | {:.4} | {:.4} | {:.2}× | {:.2} | {:.2} | {} / {} | {} |",
             self.label,
@@ -461,14 +467,20 @@ impl Outcome {
 
 /// Central AIM on the union vs federated AIM under each of `selections`, `seeds` seeds; prints
 /// every result as it comes, then one table per variant with means.
-fn selection(dataset: Dataset, seeds: u64, rounds: Option<usize>, selections: &[(String, Selection)]) -> BoxResult<()> {
+fn selection(
+    method: Method,
+    dataset: Dataset,
+    seeds: u64,
+    rounds: Option<usize>,
+    selections: &[(String, Selection)],
+) -> BoxResult<()> {
     let rho = dp::rho_from_eps_delta(Epsilon::new(1.0)?, Delta::new(1e-9)?)?;
     let adult = match dataset {
         Dataset::Adult { .. } => Some(adult()?),
         Dataset::Aml { .. } => None,
     };
     println!(
-        "{dataset:?}: ε = 1, δ = 1e-9 → ρ = {:.5}; {SITES} sites; AIM T = {}, all 2-way marginals; selections {}",
+        "{method:?} on {dataset:?}: ε = 1, δ = 1e-9 → ρ = {:.5}; {SITES} sites; AIM T = {}, all 2-way marginals; selections {}",
         rho.get(),
         rounds.map_or("16·d".to_string(), |r| r.to_string()),
         selections
@@ -519,7 +531,7 @@ fn selection(dataset: Dataset, seeds: u64, rounds: Option<usize>, selections: &[
             seconds: central_s,
             selected: central_selected,
             ..
-        } = run(Method::Aim, rounds, &domain, &dictionary, &union, seed, |rng| {
+        } = run(method, rounds, &domain, &dictionary, &union, seed, |rng| {
             Ok(CentralOracle::new(union.clone(), rho, rng))
         })?;
         eprintln!(
@@ -532,7 +544,7 @@ fn selection(dataset: Dataset, seeds: u64, rounds: Option<usize>, selections: &[
                 seconds: federated_s,
                 oracle,
                 selected: federated_selected,
-            } = run(Method::Aim, rounds, &domain, &dictionary, &union, seed, |rng| {
+            } = run(method, rounds, &domain, &dictionary, &union, seed, |rng| {
                 federated(dataset.name(), &domain, &parts, rho, rng, *variant)
             })?;
             eprintln!(
@@ -566,9 +578,16 @@ fn selection(dataset: Dataset, seeds: u64, rounds: Option<usize>, selections: &[
         let (c_tv, f_tv) = (mean(|o| o.central_tv), mean(|o| o.federated_tv));
         let (c_s, f_s) = (mean(|o| o.central_s), mean(|o| o.federated_s));
         let ratios = mean(|o| o.federated_tv / o.central_tv);
-        let aim_rounds = |f: fn(&Outcome) -> Option<usize>| mine.iter().filter_map(|o| f(o)).sum::<usize>() as f64 / n;
+        let aim_rounds = |f: fn(&Outcome) -> Option<usize>| {
+            let counts: Vec<usize> = mine.iter().filter_map(|o| f(o)).collect();
+            if counts.is_empty() {
+                "–".to_string()
+            } else {
+                format!("{:.1}", counts.iter().sum::<usize>() as f64 / counts.len() as f64)
+            }
+        };
         println!(
-            "| **{label}** | **mean** | {c_tv:.4} | {f_tv:.4} | **{:.2}×** (mean of ratios {ratios:.2}×) | {c_s:.2} | {f_s:.2} | {:.1} / {:.1} | **{:.1}× time** |",
+            "| **{label}** | **mean** | {c_tv:.4} | {f_tv:.4} | **{:.2}×** (mean of ratios {ratios:.2}×) | {c_s:.2} | {f_s:.2} | {} / {} | **{:.1}× time** |",
             f_tv / c_tv,
             aim_rounds(|o| o.central_aim_rounds),
             aim_rounds(|o| o.federated_aim_rounds),
