@@ -251,6 +251,7 @@ pub fn issue(ca_dir: &Path, options: &IssueOptions, out: &Path) -> anyhow::Resul
     let ca_cert_path = ca_dir.join(CA_CERT_FILE);
     let ca_key_path = ca_dir.join(CA_KEY_FILE);
     let ca_pem = read_text(&ca_cert_path)?;
+    check_private_mode(&ca_key_path)?;
     let ca_key = KeyPair::from_pem(&read_text(&ca_key_path)?)
         .map_err(|e| anyhow!("{}: not a usable PEM private key: {e}", ca_key_path.display()))?;
     let issuer = Issuer::from_ca_cert_pem(&ca_pem, ca_key)
@@ -315,8 +316,9 @@ pub struct Credentials {
 
 impl Credentials {
     /// Loads `dir/cert.pem`, `dir/key.pem` and `dir/ca.pem`. Refuses a key file readable by
-    /// group or others (Unix), and a certificate without a valid synthema identity. Errors
-    /// name the file.
+    /// group or others (Unix), a certificate without a valid synthema identity, and one not
+    /// signed by `ca.pem`. An expired certificate loads (peers will refuse it). Errors name
+    /// the file.
     pub fn load(dir: &Path) -> anyhow::Result<Credentials> {
         let cert_path = dir.join(CERT_FILE);
         let key_path = dir.join(KEY_FILE);
@@ -327,6 +329,13 @@ impl Credentials {
         let key = PrivateKeyDer::from_pem_file(&key_path)
             .map_err(|e| anyhow!("{}: no usable PEM private key: {e}", key_path.display()))?;
         let identity = peer_identity(&cert).with_context(|| format!("{}", cert_path.display()))?;
+        check_signed_by(&cert, &ca).map_err(|e| {
+            anyhow!(
+                "{} is not a certificate of the CA in {}: {e}",
+                cert_path.display(),
+                ca_path.display()
+            )
+        })?;
         Ok(Credentials {
             identity,
             cert,
@@ -402,6 +411,16 @@ pub fn peer_identity(cert: &CertificateDer<'_>) -> anyhow::Result<Identity> {
         }
     }
     Ok(identity)
+}
+
+/// Checks that `cert` carries a signature by `ca`'s key.
+fn check_signed_by(cert: &CertificateDer<'_>, ca: &CertificateDer<'_>) -> anyhow::Result<()> {
+    let (_, cert) = x509_parser::parse_x509_certificate(cert.as_ref())
+        .map_err(|e| anyhow!("certificate is not valid X.509 DER: {e}"))?;
+    let (_, ca) = x509_parser::parse_x509_certificate(ca.as_ref())
+        .map_err(|e| anyhow!("CA certificate is not valid X.509 DER: {e}"))?;
+    cert.verify_signature(Some(ca.public_key()))
+        .map_err(|e| anyhow!("signature check failed: {e}"))
 }
 
 fn host_san(host: &str) -> anyhow::Result<SanType> {

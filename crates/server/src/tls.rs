@@ -25,7 +25,7 @@ use rustls::{
 };
 use rustls_pki_types::{CertificateDer, ServerName, UnixTime};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::watch;
+use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
 use tokio_rustls::TlsAcceptor;
 
@@ -37,6 +37,9 @@ pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long [`serve`] waits for open connections to finish after shutdown is requested.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
+/// Most connections [`serve`] handles at once (handshaking or open); beyond, it stops accepting
+/// until one ends.
+pub const MAX_CONNECTIONS: usize = 1024;
 /// Client connect timeout.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// Default client request timeout (callers may override it per request).
@@ -80,7 +83,7 @@ pub fn server_config(creds: &Credentials) -> anyhow::Result<Arc<ServerConfig>> {
 ///
 /// Each connection is handled in its own task: a TLS handshake bounded by
 /// [`HANDSHAKE_TIMEOUT`], then HTTP/1.1 where every request carries the peer's verified
-/// [`Identity`] as an `axum::Extension<Identity>`. A failed handshake, an unusable peer
+/// [`Identity`](crate::pki::Identity) as an `axum::Extension<Identity>`. A failed handshake, an unusable peer
 /// certificate or a failed accept is logged as one line on stderr and never ends the server.
 /// On shutdown the listener is closed, handshakes in progress are dropped, open connections
 /// finish their current request (at most [`SHUTDOWN_GRACE`]), and the function returns.
@@ -95,9 +98,15 @@ pub async fn serve(
     // Tells connections still in their handshake to give up at shutdown.
     let (stopping, stop) = watch::channel(());
     let mut connections = JoinSet::new();
+    let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
         while connections.try_join_next().is_some() {}
+        // At the limit, stop accepting: new clients wait in the kernel's backlog.
+        let slot = tokio::select! {
+            () = &mut shutdown => break,
+            slot = slots.clone().acquire_owned() => slot.context("the connection limiter was closed")?,
+        };
         let (stream, peer) = tokio::select! {
             () = &mut shutdown => break,
             accepted = listener.accept() => match accepted {
@@ -110,14 +119,18 @@ pub async fn serve(
                 }
             },
         };
-        connections.spawn(connection(
+        let serve = connection(
             acceptor.clone(),
             stream,
             peer,
             router.clone(),
             stop.clone(),
             graceful.watcher(),
-        ));
+        );
+        connections.spawn(async move {
+            serve.await;
+            drop(slot);
+        });
     }
     drop(listener);
     stopping.send_replace(());

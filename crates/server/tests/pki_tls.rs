@@ -8,6 +8,8 @@ use std::time::{Duration, SystemTime};
 
 use axum::routing::get;
 use axum::{Extension, Router};
+use rustls_pki_types::pem::PemObject;
+use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 use server::pki::{self, Credentials, Identity, IssueOptions, Role};
 use server::tls;
 use tokio::sync::oneshot;
@@ -49,7 +51,10 @@ struct Server {
 impl Server {
     async fn start(creds_dir: &Path) -> Server {
         let creds = Credentials::load(creds_dir).unwrap();
-        let config = tls::server_config(&creds).unwrap();
+        Server::start_with(tls::server_config(&creds).unwrap()).await
+    }
+
+    async fn start_with(config: Arc<rustls::ServerConfig>) -> Server {
         let router = Router::new()
             .route(
                 "/whoami",
@@ -92,6 +97,53 @@ async fn whoami_with(client: &reqwest::Client, server: &Server) -> Result<String
     client.get(server.url()).send().await?.error_for_status()?.text().await
 }
 
+fn ring() -> Arc<rustls::crypto::CryptoProvider> {
+    Arc::new(rustls::crypto::ring::default_provider())
+}
+
+fn roots(ca_pem: &Path) -> Arc<rustls::RootCertStore> {
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(CertificateDer::from_pem_file(ca_pem).unwrap()).unwrap();
+    Arc::new(roots)
+}
+
+fn cert_and_key(dir: &Path) -> (Vec<CertificateDer<'static>>, PrivateKeyDer<'static>) {
+    (
+        vec![CertificateDer::from_pem_file(dir.join("cert.pem")).unwrap()],
+        PrivateKeyDer::from_pem_file(dir.join("key.pem")).unwrap(),
+    )
+}
+
+/// A client presenting the certificate in `dir` and trusting the CA in `ca_pem`.
+fn tls_client_by_hand(dir: &Path, ca_pem: &Path) -> reqwest::Client {
+    let (certs, key) = cert_and_key(dir);
+    let config = rustls::ClientConfig::builder_with_provider(ring())
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots(ca_pem))
+        .with_client_auth_cert(certs, key)
+        .unwrap();
+    reqwest::Client::builder()
+        .tls_backend_preconfigured(config)
+        .build()
+        .unwrap()
+}
+
+/// A server presenting the certificate in `dir` and requiring clients of the CA in `ca_pem`.
+fn server_config_by_hand(dir: &Path, ca_pem: &Path) -> Arc<rustls::ServerConfig> {
+    let (certs, key) = cert_and_key(dir);
+    let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(roots(ca_pem), ring())
+        .build()
+        .unwrap();
+    let config = rustls::ServerConfig::builder_with_provider(ring())
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_client_cert_verifier(verifier)
+        .with_single_cert(certs, key)
+        .unwrap();
+    Arc::new(config)
+}
+
 #[tokio::test]
 async fn a_site_of_the_project_is_accepted_and_identified() {
     let dir = tempfile::tempdir().unwrap();
@@ -115,13 +167,11 @@ async fn foreign_expired_and_anonymous_clients_are_refused_and_the_server_keeps_
     let other = project(dir.path(), "other");
     let server = Server::start(&p.hub).await;
 
-    // A site certificate from another CA, pinning our CA so that only the server can refuse it.
-    let foreign = dir.path().join("foreign");
-    pki::issue(&other.ca, &options(Role::Site, "hospital-a"), &foreign).unwrap();
-    fs::remove_file(foreign.join("ca.pem")).unwrap();
-    fs::copy(p.ca.join("ca.pem"), foreign.join("ca.pem")).unwrap();
+    // A site certificate from another CA, trusting our CA so that only the server can refuse
+    // it (Credentials::load would refuse such a mix, so the client is built by hand).
+    let foreign = tls_client_by_hand(&other.site, &p.ca.join("ca.pem"));
     assert!(
-        whoami(&foreign, &server).await.is_err(),
+        whoami_with(&foreign, &server).await.is_err(),
         "a client from another CA is refused"
     );
     assert_eq!(whoami(&p.site, &server).await.unwrap(), "site:hospital-a");
@@ -135,13 +185,10 @@ async fn foreign_expired_and_anonymous_clients_are_refused_and_the_server_keeps_
     assert_eq!(whoami(&p.site, &server).await.unwrap(), "site:hospital-a");
 
     // No client certificate at all, trusting the right CA.
-    let site = Credentials::load(&p.site).unwrap();
-    let mut roots = rustls::RootCertStore::empty();
-    roots.add(site.ca().clone()).unwrap();
-    let anonymous = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+    let anonymous = rustls::ClientConfig::builder_with_provider(ring())
         .with_safe_default_protocol_versions()
         .unwrap()
-        .with_root_certificates(roots)
+        .with_root_certificates(roots(&p.ca.join("ca.pem")))
         .with_no_client_auth();
     let anonymous = reqwest::Client::builder()
         .tls_backend_preconfigured(anonymous)
@@ -164,10 +211,9 @@ async fn a_client_does_not_trust_a_server_from_another_ca() {
     let dir = tempfile::tempdir().unwrap();
     let p = project(dir.path(), "demo");
     let other = project(dir.path(), "other");
-    // The other project's hub trusts our site's CA, so only the client side can refuse.
-    fs::remove_file(other.hub.join("ca.pem")).unwrap();
-    fs::copy(p.ca.join("ca.pem"), other.hub.join("ca.pem")).unwrap();
-    let server = Server::start(&other.hub).await;
+    // The other project's hub trusts our site's CA, so only the client side can refuse
+    // (Credentials::load would refuse such a mix, so the server is configured by hand).
+    let server = Server::start_with(server_config_by_hand(&other.hub, &p.ca.join("ca.pem"))).await;
     let refused = whoami(&p.site, &server).await.unwrap_err();
     assert!(refused.is_connect() || refused.is_request(), "{refused:?}");
     server.stop().await;
@@ -210,6 +256,18 @@ fn loading_refuses_a_readable_key_and_names_missing_files() {
 
     let err = Credentials::load(&dir.path().join("nowhere")).unwrap_err();
     assert!(format!("{err:#}").contains("cert.pem"), "{err:#}");
+
+    // A certificate from another CA next to our CA's certificate.
+    let other = project(&dir.path().join("o"), "other");
+    fs::remove_file(other.site.join("ca.pem")).unwrap();
+    fs::copy(p.ca.join("ca.pem"), other.site.join("ca.pem")).unwrap();
+    let err = format!("{:#}", Credentials::load(&other.site).unwrap_err());
+    assert!(err.contains("is not a certificate of the CA in"), "{err}");
+
+    // A CA key readable by others is refused when issuing.
+    fs::set_permissions(p.ca.join("ca-key.pem"), fs::Permissions::from_mode(0o640)).unwrap();
+    let err = pki::issue(&p.ca, &options(Role::Site, "s2"), &dir.path().join("s2")).unwrap_err();
+    assert!(format!("{err:#}").contains("ca-key.pem"), "{err:#}");
 
     // A CA directory is not a party directory.
     let err = Credentials::load(&p.ca).unwrap_err();
@@ -254,7 +312,7 @@ fn identities_come_from_the_certificate() {
     // The CA certificate carries no party identity.
     let err = pki::peer_identity(site.ca()).unwrap_err();
     assert!(format!("{err:#}").contains("subjectAltName"), "{err:#}");
-    let err = pki::peer_identity(&rustls_pki_types::CertificateDer::from(vec![0x30, 0x03, 1, 2, 3])).unwrap_err();
+    let err = pki::peer_identity(&CertificateDer::from(vec![0x30, 0x03, 1, 2, 3])).unwrap_err();
     assert!(format!("{err:#}").contains("X.509"), "{err:#}");
 }
 
