@@ -334,3 +334,215 @@ fn replies(key: &(JobId, Round), outputs: Vec<HelperOutput>) -> Result<Vec<Messa
     }
     Ok(messages)
 }
+
+#[cfg(test)]
+mod tests {
+    use rand::SeedableRng;
+    use secagg::{Leader, LeaderInput, LeaderOutput, ReportShare, share};
+
+    use super::*;
+    use crate::msg::{Upload, WireRational};
+
+    const BITS: u32 = 8;
+
+    fn request(round: u32, sigma2: u64) -> MeasurementRequest {
+        MeasurementRequest {
+            job_id: JobId("job".into()),
+            round: Round(round),
+            purpose: Purpose::Measurement,
+            marginals: vec![vec![0]],
+            maps: vec![Some(vec![0, 1, 2])],
+            sigma2: WireRational { num: sigma2, den: 1 },
+            what: "test".into(),
+            scores: None,
+            votes: None,
+        }
+    }
+
+    fn key() -> VerifyKey {
+        VerifyKey::from_bytes([7; 32])
+    }
+
+    fn site(i: usize) -> SiteId {
+        SiteId(format!("site-{i}"))
+    }
+
+    /// Three sites' reports for `request`: (leader share, helper share).
+    fn reports(request: &MeasurementRequest) -> Vec<(ReportShare, ReportShare)> {
+        let params = params(request, BITS, 3).unwrap();
+        [[1, 0, 2], [0, 3, 0], [2, 2, 2]]
+            .iter()
+            .enumerate()
+            .map(|(i, v)| {
+                let [l, h] = share(
+                    &params,
+                    v,
+                    Some(v.iter().sum()),
+                    ReportId::from_bytes([i as u8 + 1; 16]),
+                )
+                .unwrap();
+                (l, h)
+            })
+            .collect()
+    }
+
+    fn open(helper: &mut HelperNode, request: &MeasurementRequest) -> Vec<Message> {
+        let open = HelperInstruction::Open {
+            request: Box::new(request.clone()),
+            bits: BITS,
+            min_sites: 2,
+        };
+        helper
+            .handle(HelperNodeInput::FromHub(Message::ToHelper(open)))
+            .unwrap()
+    }
+
+    /// One attempt at a round: the helper gets `sites`' helper shares and verifies them with a
+    /// fresh leader; with `collect`, the leader then asks for the helper's share. Returns the
+    /// helper's last reply.
+    fn attempt(
+        helper: &mut HelperNode,
+        request: &MeasurementRequest,
+        sites: &[usize],
+        collect: bool,
+    ) -> Option<HelperReply> {
+        let params = params(request, BITS, 3).unwrap();
+        let all = reports(request);
+        assert!(open(helper, request).is_empty());
+        let mut leader = Leader::new(params, key()).unwrap();
+        let mut to_leader: Vec<Message> = Vec::new();
+        for &i in sites {
+            let upload = Upload {
+                job_id: request.job_id.clone(),
+                round: request.round,
+                site: site(i),
+                share: to_hex(&all[i].1.encode().unwrap()),
+            };
+            to_leader.extend(
+                helper
+                    .handle(HelperNodeInput::FromSite {
+                        site: site(i),
+                        message: Message::Upload(upload),
+                    })
+                    .unwrap(),
+            );
+        }
+        let mut outputs: Vec<LeaderOutput> = Vec::new();
+        for &i in sites {
+            outputs.extend(leader.handle(LeaderInput::Report(all[i].0.clone())).unwrap());
+        }
+        while !outputs.is_empty() || !to_leader.is_empty() {
+            for output in std::mem::take(&mut outputs) {
+                if let LeaderOutput::ToHelper(m) = output {
+                    let instruction = HelperInstruction::Leader {
+                        job_id: request.job_id.clone(),
+                        round: request.round,
+                        message: to_hex(&m.encode().unwrap()),
+                    };
+                    to_leader.extend(
+                        helper
+                            .handle(HelperNodeInput::FromHub(Message::ToHelper(instruction)))
+                            .unwrap(),
+                    );
+                }
+            }
+            for reply in std::mem::take(&mut to_leader) {
+                let Message::FromHelper(HelperReply::Helper { message, .. }) = reply else {
+                    panic!("unexpected {reply:?}");
+                };
+                let m = secagg::HelperMessage::decode(&from_hex(&message, "m").unwrap()).unwrap();
+                outputs.extend(leader.handle(LeaderInput::FromHelper(m)).unwrap());
+            }
+        }
+        if !collect {
+            return None;
+        }
+        let (_, collect, _) = leader.finish(None).unwrap();
+        let instruction = HelperInstruction::Collect {
+            job_id: request.job_id.clone(),
+            round: request.round,
+            request: to_hex(&collect.encode().unwrap()),
+        };
+        let mut replies = helper
+            .handle(HelperNodeInput::FromHub(Message::ToHelper(instruction)))
+            .unwrap();
+        assert_eq!(replies.len(), 1);
+        match replies.pop() {
+            Some(Message::FromHelper(reply)) => Some(reply),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    fn helper() -> HelperNode {
+        HelperNode::new(key(), Noise::DiscreteGaussian, ChaCha20Rng::seed_from_u64(3), 2)
+    }
+
+    #[test]
+    fn a_released_share_is_resent_identically_and_never_for_another_report_set() {
+        let mut helper = helper();
+        let request = request(1, 400);
+        let Some(HelperReply::AggregateShare { share: first, .. }) = attempt(&mut helper, &request, &[0, 1, 2], true)
+        else {
+            panic!("no share");
+        };
+        assert!(helper.released(&request.job_id, request.round));
+        // The hub restarted and re-ran the round: same reports, the very same bytes (σ² = 400:
+        // a fresh draw of noise would differ).
+        let again = attempt(&mut helper, &request, &[0, 1, 2], true);
+        assert_eq!(
+            again,
+            Some(HelperReply::AggregateShare {
+                job_id: request.job_id.clone(),
+                round: request.round,
+                share: first.clone(),
+            })
+        );
+        // Another report set for the released round is refused.
+        match attempt(&mut helper, &request, &[0, 1], true) {
+            Some(HelperReply::Refused { reason, .. }) => assert!(reason.contains("at most once"), "{reason}"),
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+        // And a re-opening with another request (another σ²) too.
+        match open(&mut helper, &self::request(1, 100)).pop() {
+            Some(Message::FromHelper(HelperReply::Refused { reason, .. })) => {
+                assert!(reason.contains("another request"), "{reason}")
+            }
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+        assert!(helper.rejected().is_empty(), "{:?}", helper.rejected());
+    }
+
+    #[test]
+    fn re_opening_an_unreleased_round_accepts_the_same_reports_again() {
+        let mut helper = helper();
+        let request = request(2, 400);
+        // The first attempt verifies every report, then the hub crashes before collecting.
+        assert_eq!(attempt(&mut helper, &request, &[0, 1, 2], false), None);
+        assert!(!helper.released(&request.job_id, request.round));
+        // The identical re-opening resets the round: the re-sent reports are not replays.
+        let reply = attempt(&mut helper, &request, &[0, 1, 2], true);
+        assert!(matches!(reply, Some(HelperReply::AggregateShare { .. })), "{reply:?}");
+        assert!(helper.rejected().is_empty(), "{:?}", helper.rejected());
+        // Within one attempt a repeated upload is still a replay.
+        let round3 = self::request(3, 400);
+        let params = params(&round3, BITS, 3).unwrap();
+        assert!(open(&mut helper, &round3).is_empty());
+        let [_, h] = share(&params, &[1, 1, 1], Some(3), ReportId::from_bytes([9; 16])).unwrap();
+        let upload = Upload {
+            job_id: round3.job_id.clone(),
+            round: round3.round,
+            site: site(0),
+            share: to_hex(&h.encode().unwrap()),
+        };
+        for _ in 0..2 {
+            helper
+                .handle(HelperNodeInput::FromSite {
+                    site: site(0),
+                    message: Message::Upload(upload.clone()),
+                })
+                .unwrap();
+        }
+        assert_eq!(helper.rejected().len(), 1);
+        assert!(helper.rejected()[0].detail.contains("replay"));
+    }
+}

@@ -507,7 +507,8 @@ impl Simulation {
         if self.site_deadline.is_some_and(|due| self.now >= due) {
             self.site_deadline = None;
             self.report_silent()?;
-            if self.hub.round_open() && !self.hub.awaiting_helper() {
+            // A hub restart while reporting re-opened the round with a deadline of its own.
+            if self.site_deadline.is_none() && self.hub.round_open() && !self.hub.awaiting_helper() {
                 let outputs = self.hub.handle(HubInput::Deadline)?;
                 if outputs.is_empty() {
                     return Err(protocol("the hub did not close the round at its deadline"));
