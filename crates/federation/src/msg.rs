@@ -241,6 +241,9 @@ pub enum RefusalReason {
     UnknownJob,
     /// The request is malformed for this site's data (columns, attributes, maps, σ², bits).
     InvalidRequest,
+    /// The site's privacy ledger could not record the charge (its storage failed): nothing
+    /// derived from the data was sent.
+    LedgerUnavailable,
 }
 
 /// Site → hub: a refusal, of a whole job (`round` absent) or of one round.

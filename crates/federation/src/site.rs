@@ -317,7 +317,7 @@ impl<L: PrivacyLedger> SiteNode<L> {
         let reservation = self
             .ledger
             .reserve(&self.dataset, &request.job_id, rho, self.policy.max_rho_per_dataset)
-            .map_err(|e| (BudgetExceeded, e.to_string()))?;
+            .map_err(ledger_refusal)?;
         let shared = (|| -> Result<_> {
             let params = params(request, announcement.bits, query.length)?;
             let vector = match request.purpose {
@@ -347,7 +347,8 @@ impl<L: PrivacyLedger> SiteNode<L> {
         })();
         match shared {
             Ok((leader, helper)) => {
-                self.ledger.commit(reservation).map_err(invalid)?;
+                // Committed before the shares leave; if the ledger cannot record it, they do not.
+                self.ledger.commit(reservation).map_err(ledger_refusal)?;
                 let upload = |bytes: &[u8]| Upload {
                     job_id: request.job_id.clone(),
                     round: request.round,
@@ -359,7 +360,7 @@ impl<L: PrivacyLedger> SiteNode<L> {
             Err(_) => {
                 // The failure may depend on the data: charge the reservation (conservative) and
                 // say nothing derived from the data in the refusal.
-                self.ledger.commit(reservation).map_err(invalid)?;
+                self.ledger.commit(reservation).map_err(ledger_refusal)?;
                 Err((
                     InvalidRequest,
                     "the site could not share its contribution to this request".to_string(),
@@ -367,6 +368,17 @@ impl<L: PrivacyLedger> SiteNode<L> {
             }
         }
     }
+}
+
+/// The refusal for a ledger error: over budget, or the ledger's storage failed (and a
+/// reservation it may hold stays outstanding, counted against the budget: never under-counted).
+fn ledger_refusal(e: FederationError) -> (RefusalReason, String) {
+    let reason = match e {
+        FederationError::BudgetExceeded { .. } => RefusalReason::BudgetExceeded,
+        FederationError::Ledger { .. } => RefusalReason::LedgerUnavailable,
+        _ => RefusalReason::InvalidRequest,
+    };
+    (reason, e.to_string())
 }
 
 /// The site's vote for a [`Purpose::Votes`] request: a one-hot vector over the candidates, the

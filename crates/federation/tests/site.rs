@@ -182,3 +182,75 @@ fn over_range_scores_are_clamped_not_leaked() {
     );
     assert!(site.ledger().committed(DATASET) > 0.0, "the answer is charged");
 }
+
+/// A ledger whose storage fails on `reserve` or on `commit`.
+struct Failing {
+    inner: federation::InMemoryLedger,
+    fail_commit: bool,
+}
+
+impl PrivacyLedger for Failing {
+    fn reserve(
+        &mut self,
+        dataset: &str,
+        job: &federation::JobId,
+        rho: dp::Rho,
+        limit: dp::Rho,
+    ) -> federation::Result<federation::Reservation> {
+        if !self.fail_commit {
+            return Err(federation::FederationError::Ledger {
+                reason: "disk I/O error".into(),
+            });
+        }
+        let r = self.inner.reserve(dataset, job, rho, limit)?;
+        // A durable ledger hands back its own handle for the row it stored.
+        Ok(federation::Reservation::new(r.id(), r.dataset(), r.job(), r.rho()))
+    }
+    fn commit(&mut self, _: federation::Reservation) -> federation::Result<()> {
+        Err(federation::FederationError::Ledger {
+            reason: "database is locked".into(),
+        })
+    }
+    fn release(&mut self, reservation: federation::Reservation) -> federation::Result<()> {
+        self.inner.release(reservation)
+    }
+    fn committed(&self, dataset: &str) -> f64 {
+        self.inner.committed(dataset)
+    }
+    fn reserved(&self, dataset: &str) -> f64 {
+        self.inner.reserved(dataset)
+    }
+    fn committed_for_job(&self, dataset: &str, job: &federation::JobId) -> f64 {
+        self.inner.committed_for_job(dataset, job)
+    }
+}
+
+#[test]
+fn a_ledger_storage_failure_refuses_the_round_and_sends_nothing() {
+    use rand::SeedableRng;
+    let fx = fixture(3, 300, 34);
+    for fail_commit in [false, true] {
+        let ledger = Failing {
+            inner: federation::InMemoryLedger::new(),
+            fail_commit,
+        };
+        let mut site = federation::SiteNode::new(
+            site_id(0),
+            DATASET,
+            fx.parts[0].clone(),
+            policy(1.0),
+            ledger,
+            rand_chacha::ChaCha20Rng::seed_from_u64(1),
+        );
+        site.handle(Message::Announcement(announcement(&fx, 2, 0.5))).unwrap();
+        let outputs = site.handle(Message::Request(request(&fx, 1, (5, 1)))).unwrap();
+        assert_eq!(refusal(&outputs), Some(RefusalReason::LedgerUnavailable), "{outputs:?}");
+        let [SiteOutput::ToHub(Message::Refusal(r))] = outputs.as_slice() else {
+            unreachable!()
+        };
+        assert!(r.detail.contains("privacy ledger storage"), "{}", r.detail);
+        // An uncommitted reservation stays counted against the budget: never under-counted.
+        let held = if fail_commit { 0.1 } else { 0.0 };
+        assert!((site.ledger().reserved(DATASET) - held).abs() < 1e-12);
+    }
+}
