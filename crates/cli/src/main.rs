@@ -9,6 +9,7 @@ mod federate;
 mod files;
 mod modelfile;
 mod schema;
+mod services;
 mod simulate;
 mod synth;
 
@@ -46,6 +47,21 @@ enum Command {
     /// Data dictionaries: check data against one, import one from REDCap, draft one from data.
     #[command(subcommand)]
     Schema(schema::SchemaCommand),
+    /// The project's certificate authority and the parties' certificates.
+    #[command(subcommand)]
+    Pki(services::PkiCommand),
+    /// Run the hub: coordinator and leader aggregator (HTTPS, mutual TLS).
+    Hub(services::ServiceArgs),
+    /// Run a computing centre's helper aggregator (HTTPS, mutual TLS).
+    Aggregator(services::ServiceArgs),
+    /// Run a hospital's node: connects outbound only, keeps the data and the privacy ledger.
+    Node(services::ServiceArgs),
+    /// Submit, follow, fetch or cancel a federated synthesis job (as a researcher).
+    #[command(subcommand)]
+    Job(services::JobCommand),
+    /// Verify hash-chained audit logs.
+    #[command(subcommand)]
+    Audit(services::AuditCommand),
 }
 
 /// What a command reports to `main`, which turns it into an exit code.
@@ -67,6 +83,12 @@ fn main() -> ExitCode {
         Command::Anonymize(a) => anonymize::run(a),
         Command::Evaluate(a) => evaluate::run(a),
         Command::Sample(a) => synth::run_sample(a),
+        Command::Pki(c) => services::pki(c),
+        Command::Hub(a) => services::hub(a),
+        Command::Aggregator(a) => services::aggregator(a),
+        Command::Node(a) => services::node(a),
+        Command::Job(c) => services::job(c),
+        Command::Audit(c) => services::audit(c),
     };
     match result {
         Ok(Outcome::Success) => ExitCode::SUCCESS,

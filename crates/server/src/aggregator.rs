@@ -1,0 +1,330 @@
+//! `synthema aggregator`: a computing centre's helper aggregator, an HTTPS service with mutual
+//! TLS. Sites upload their helper shares to it directly (the hub never sees them); the hub sets
+//! up jobs and drives the Prio3 verification and the release of the helper's noisy aggregate
+//! share. Its protocol replies to the leader go to the hub over a connection the aggregator
+//! opens (`POST /v1/helper/messages`).
+//!
+//! | route | role | what |
+//! |---|---|---|
+//! | `PUT /v1/jobs/{id}` | the configured hub | set up a job (verification key) — idempotent |
+//! | `POST /v1/jobs/{id}/instructions` | the configured hub | a helper instruction; the replies |
+//! | `POST /v1/jobs/{id}/uploads` | site | the site's helper share for a round |
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use axum::extract::{DefaultBodyLimit, Path as UrlPath, State};
+use axum::http::StatusCode;
+use axum::routing::{post, put};
+use axum::{Extension, Json, Router};
+use rand::SeedableRng;
+use rand_chacha::ChaCha20Rng;
+use serde_json::json;
+use tokio::sync::mpsc;
+
+use crate::api::{HelperJob, Inbox, Problem};
+use crate::audit::AuditLog;
+use crate::config::{AggregatorConfig, write_address};
+use crate::hub::kind;
+use crate::pki::{Credentials, Identity, Role};
+use crate::{log, tls};
+use federation::msg::{self, HelperInstruction, HelperReply, Message};
+use federation::{HelperNode, HelperNodeInput, Noise, SiteId};
+use secagg::VerifyKey;
+
+struct Job {
+    verify_key: [u8; 32],
+    node: HelperNode,
+    audited_rejections: usize,
+}
+
+struct Shared {
+    config: AggregatorConfig,
+    jobs: Mutex<BTreeMap<String, Job>>,
+    audit: Mutex<AuditLog>,
+    to_hub: mpsc::UnboundedSender<String>,
+}
+
+impl Shared {
+    fn audit(&self, event: &str, detail: serde_json::Value) -> Result<(), Problem> {
+        let mut log = self
+            .audit
+            .lock()
+            .map_err(|_| Problem::internal("audit", &"poisoned lock"))?;
+        log.append(event, detail).map_err(|e| Problem::internal("audit", &e))
+    }
+}
+
+/// Runs the aggregator until `shutdown` resolves.
+pub async fn run(config: AggregatorConfig, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<()> {
+    let creds = Credentials::load(&config.credentials)?;
+    if creds.identity().role != Role::Aggregator {
+        anyhow::bail!(
+            "{} holds a {} certificate; the aggregator needs an aggregator certificate",
+            config.credentials.display(),
+            creds.identity()
+        );
+    }
+    let audit = AuditLog::open(&config.audit_log)?;
+    // The aggregator calls only the hub.
+    let client = tls::client_for(&creds, &[Role::Hub])?;
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.listen))?;
+    let addr = listener.local_addr()?;
+    let (to_hub, queue) = mpsc::unbounded_channel();
+    tokio::spawn(forward(config.hub.clone(), client, queue));
+    let shared = Arc::new(Shared {
+        jobs: Mutex::new(BTreeMap::new()),
+        audit: Mutex::new(audit),
+        to_hub,
+        config,
+    });
+    shared
+        .audit("aggregator started", json!({ "listen": addr.to_string() }))
+        .map_err(|p| anyhow::anyhow!(p.detail))?;
+    let router = Router::new()
+        .route("/v1/jobs/{id}", put(setup))
+        .route("/v1/jobs/{id}/instructions", post(instruct))
+        .route("/v1/jobs/{id}/uploads", post(upload))
+        .fallback(|| async { Problem::not_found("no such route") })
+        .layer(DefaultBodyLimit::max(shared.config.max_body_bytes))
+        .with_state(shared.clone());
+    if let Some(file) = &shared.config.address_file {
+        write_address(file, addr)?;
+    }
+    log::line("aggregator", format!("listening on https://{addr}"));
+    tls::serve(listener, tls::server_config(&creds)?, router, shutdown).await?;
+    log::line("aggregator", "stopped");
+    Ok(())
+}
+
+/// Sends the helper's replies to the hub in order, retrying while the hub is unreachable.
+async fn forward(hub: crate::config::PeerConfig, client: reqwest::Client, mut queue: mpsc::UnboundedReceiver<String>) {
+    while let Some(first) = queue.recv().await {
+        let mut batch = vec![first];
+        while let Ok(more) = queue.try_recv() {
+            batch.push(more);
+        }
+        let body = Inbox {
+            messages: batch.into_iter().map(|m| (0, m)).collect(),
+        };
+        let mut delay = Duration::from_millis(100);
+        for attempt in 1..=8 {
+            let sent = async {
+                let base = hub.base_url()?;
+                let response = client
+                    .post(format!("{base}/v1/helper/messages"))
+                    .json(&body)
+                    .send()
+                    .await
+                    .map_err(|e| anyhow::anyhow!("hub unreachable: {e}"))?;
+                crate::api::check(response, "hub").await.map(|_| ())
+            }
+            .await;
+            match sent {
+                Ok(()) => break,
+                Err(e) if attempt == 8 => {
+                    log::line(
+                        "aggregator",
+                        format!("gave up sending {} replies to the hub: {e:#}", body.messages.len()),
+                    );
+                }
+                Err(e) => {
+                    log::line(
+                        "aggregator",
+                        format!("sending replies to the hub (attempt {attempt}): {e:#}"),
+                    );
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(Duration::from_secs(5));
+                }
+            }
+        }
+    }
+}
+
+fn require_hub(shared: &Shared, identity: &Identity) -> Result<(), Problem> {
+    if identity.role == Role::Hub && identity.name == shared.config.hub.name {
+        Ok(())
+    } else {
+        Err(Problem::forbidden(format!(
+            "only hub {} may do this; the client is {identity}",
+            shared.config.hub.name
+        )))
+    }
+}
+
+async fn setup(
+    State(shared): State<Arc<Shared>>,
+    Extension(identity): Extension<Identity>,
+    UrlPath(id): UrlPath<String>,
+    Json(job): Json<HelperJob>,
+) -> Result<StatusCode, Problem> {
+    require_hub(&shared, &identity)?;
+    if job.job_id != id {
+        return Err(Problem::bad_request(format!(
+            "the body names job {}, the path {id}",
+            job.job_id
+        )));
+    }
+    let key: [u8; 32] = msg::from_hex(&job.verify_key, "verification key")
+        .map_err(|e| Problem::bad_request(e.to_string()))?
+        .try_into()
+        .map_err(|_| Problem::bad_request("the verification key must be 32 bytes"))?;
+    let mut jobs = shared
+        .jobs
+        .lock()
+        .map_err(|_| Problem::internal("jobs", &"poisoned lock"))?;
+    if let Some(existing) = jobs.get(&id) {
+        return if existing.verify_key == key {
+            Ok(StatusCode::OK)
+        } else {
+            Err(Problem::conflict(format!(
+                "job {id} was set up with another verification key"
+            )))
+        };
+    }
+    // The helper's noise comes from the operating system's generator: nobody else can know it.
+    let rng = ChaCha20Rng::from_rng(&mut rand::rng());
+    let node = HelperNode::new(
+        VerifyKey::from_bytes(key),
+        Noise::DiscreteGaussian,
+        rng,
+        shared.config.min_sites,
+    );
+    jobs.insert(
+        id.clone(),
+        Job {
+            verify_key: key,
+            node,
+            audited_rejections: 0,
+        },
+    );
+    drop(jobs);
+    shared.audit("job set up", json!({ "job": id }))?;
+    Ok(StatusCode::CREATED)
+}
+
+/// Runs `input` through the job's helper state machine (CPU-bound Prio3 work off the reactor)
+/// and audits what the round produced.
+fn step(shared: &Shared, id: &str, input: HelperNodeInput) -> Result<Vec<Message>, Problem> {
+    let mut jobs = shared
+        .jobs
+        .lock()
+        .map_err(|_| Problem::internal("jobs", &"poisoned lock"))?;
+    let job = jobs
+        .get_mut(id)
+        .ok_or_else(|| Problem::not_found(format!("job {id} is not set up at this aggregator")))?;
+    let what = match &input {
+        HelperNodeInput::FromHub(m) | HelperNodeInput::FromSite { message: m, .. } => kind(m),
+    };
+    let opened = match &input {
+        HelperNodeInput::FromHub(Message::ToHelper(HelperInstruction::Open { request, .. })) => {
+            Some((request.round.0, request.what.clone()))
+        }
+        _ => None,
+    };
+    let outputs = tokio::task::block_in_place(|| job.node.handle(input))
+        .map_err(|e| Problem::conflict(format!("{what} refused: {e}")))?;
+    let rejected: Vec<_> = job.node.rejected()[job.audited_rejections..].to_vec();
+    job.audited_rejections = job.node.rejected().len();
+    drop(jobs);
+    if let Some((round, what)) = opened {
+        shared.audit("round opened", json!({ "job": id, "round": round, "what": what }))?;
+    }
+    for r in rejected {
+        log::line(
+            "aggregator",
+            format!(
+                "job {id} round {}: upload of {} rejected: {}",
+                r.round, r.site, r.detail
+            ),
+        );
+        shared.audit(
+            "upload rejected",
+            json!({ "job": id, "round": r.round.0, "site": r.site.0, "reason": r.detail }),
+        )?;
+    }
+    for m in &outputs {
+        match m {
+            Message::FromHelper(HelperReply::AggregateShare { round, .. }) => {
+                shared.audit("aggregate share released", json!({ "job": id, "round": round.0 }))?;
+            }
+            Message::FromHelper(HelperReply::Refused { round, reason, .. }) => {
+                shared.audit(
+                    "release refused",
+                    json!({ "job": id, "round": round.0, "reason": reason }),
+                )?;
+            }
+            _ => {}
+        }
+    }
+    Ok(outputs)
+}
+
+fn encode_all(messages: &[Message]) -> Result<Vec<String>, Problem> {
+    messages
+        .iter()
+        .map(|m| {
+            msg::encode(m)
+                .map_err(|e| Problem::internal("encode", &e))
+                .and_then(|b| String::from_utf8(b).map_err(|e| Problem::internal("encode", &e)))
+        })
+        .collect()
+}
+
+async fn instruct(
+    State(shared): State<Arc<Shared>>,
+    Extension(identity): Extension<Identity>,
+    UrlPath(id): UrlPath<String>,
+    body: axum::body::Bytes,
+) -> Result<Json<Inbox>, Problem> {
+    require_hub(&shared, &identity)?;
+    let message = msg::decode(&body).map_err(|e| Problem::bad_request(e.to_string()))?;
+    if !matches!(message, Message::ToHelper(_)) {
+        return Err(Problem::bad_request(format!(
+            "expected a helper instruction, got {}",
+            kind(&message)
+        )));
+    }
+    let outputs = step(&shared, &id, HelperNodeInput::FromHub(message))?;
+    Ok(Json(Inbox {
+        messages: encode_all(&outputs)?.into_iter().map(|m| (0, m)).collect(),
+    }))
+}
+
+async fn upload(
+    State(shared): State<Arc<Shared>>,
+    Extension(identity): Extension<Identity>,
+    UrlPath(id): UrlPath<String>,
+    body: axum::body::Bytes,
+) -> Result<StatusCode, Problem> {
+    if identity.role != Role::Site {
+        return Err(Problem::forbidden(format!(
+            "only sites upload shares; the client is {identity}"
+        )));
+    }
+    let message = msg::decode(&body).map_err(|e| Problem::bad_request(e.to_string()))?;
+    if !matches!(message, Message::Upload(_)) {
+        return Err(Problem::bad_request(format!(
+            "expected an upload, got {}",
+            kind(&message)
+        )));
+    }
+    let outputs = step(
+        &shared,
+        &id,
+        HelperNodeInput::FromSite {
+            site: SiteId(identity.name.clone()),
+            message,
+        },
+    )?;
+    for m in encode_all(&outputs)? {
+        // The receiver lives as long as the service.
+        let _ = shared.to_hub.send(m);
+    }
+    Ok(StatusCode::ACCEPTED)
+}

@@ -1,0 +1,345 @@
+//! `synthema node`: a hospital's node. It opens connections, never accepts one: it long-polls
+//! the hub for messages (with backoff while the hub is unreachable), answers each through the
+//! sans-I/O `federation::SiteNode` — which checks the site's policy and charges its SQLite
+//! privacy ledger before anything derived from the data leaves — and uploads each secret share
+//! straight to the aggregator it is for.
+//!
+//! The site's data stays in this process. What leaves it: acceptances and refusals (refusal
+//! details never depend on the data), the site's declared record count, and secret shares.
+//! Every job decision, every charge and every refusal goes to the site's audit log.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use rand::SeedableRng;
+use rand_chacha::ChaCha20Rng;
+use serde_json::json;
+
+use crate::api::Inbox;
+use crate::audit::AuditLog;
+use crate::config::NodeConfig;
+use crate::hub::kind;
+use crate::ledger::SqliteLedger;
+use crate::pki::{Credentials, Role};
+use crate::{log, tls};
+use dp::{Delta, Epsilon};
+use federation::msg::{self, Message, Refusal, RefusalReason};
+use federation::{JobId, PrivacyLedger, SiteId, SiteNode, SiteOutput, SitePolicy};
+use table::{Dictionary, Table};
+
+/// A node's loaded state.
+struct Node {
+    config: NodeConfig,
+    site: SiteId,
+    dictionary: Dictionary,
+    data: Table,
+    policy: SitePolicy,
+    jobs: BTreeMap<JobId, SiteNode<SqliteLedger>>,
+    audit: AuditLog,
+    /// Talks to the hub only (a server certificate of another role is refused).
+    hub_client: reqwest::Client,
+    /// Talks to the aggregator only.
+    aggregator_client: reqwest::Client,
+    cursor_file: PathBuf,
+    cursor: u64,
+}
+
+/// Reads the site's data files strictly against its dictionary (errors name file, line, column).
+pub fn load_data(dictionary: &Arc<Dictionary>, files: &[PathBuf]) -> Result<Table> {
+    let mut all = Table::new(dictionary.clone());
+    for path in files {
+        let name = path.display().to_string();
+        let file = std::fs::File::open(path).with_context(|| format!("cannot open {name}"))?;
+        let t = if path.extension().is_some_and(|e| e.eq_ignore_ascii_case("parquet")) {
+            table::parquet::read_parquet(file, &name, dictionary.clone())?
+        } else {
+            table::csv::read_table(
+                std::io::BufReader::new(file),
+                &name,
+                dictionary.clone(),
+                &table::csv::CsvOptions::default(),
+            )?
+        };
+        all.append(&t)?;
+    }
+    Ok(all)
+}
+
+fn read_cursor(path: &Path) -> Result<u64> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => text
+            .trim()
+            .parse()
+            .with_context(|| format!("{}: not a message sequence number: {:?}", path.display(), text.trim())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(0),
+        Err(e) => Err(e).with_context(|| format!("cannot read {}", path.display())),
+    }
+}
+
+fn write_cursor(path: &Path, seq: u64) -> Result<()> {
+    let tmp = path.with_extension("cursor.partial");
+    std::fs::write(&tmp, seq.to_string()).with_context(|| format!("cannot write {}", tmp.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))
+}
+
+/// Runs the node until `shutdown` resolves.
+pub async fn run(config: NodeConfig, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<()> {
+    let creds = Credentials::load(&config.credentials)?;
+    if creds.identity().role != Role::Site {
+        anyhow::bail!(
+            "{} holds a {} certificate; a node needs a site certificate",
+            config.credentials.display(),
+            creds.identity()
+        );
+    }
+    let site = SiteId(creds.identity().name.clone());
+    let text = std::fs::read_to_string(&config.dataset.dictionary)
+        .with_context(|| format!("cannot read dictionary {}", config.dataset.dictionary.display()))?;
+    let dictionary = Arc::new(Dictionary::from_toml(
+        &text,
+        &config.dataset.dictionary.display().to_string(),
+    )?);
+    let data = load_data(&dictionary, &config.dataset.files)?;
+    let p = &config.policy;
+    let policy = SitePolicy {
+        max_rho_per_dataset: dp::rho_from_eps_delta(Epsilon::new(p.max_epsilon)?, Delta::new(p.delta)?)?,
+        allowed_methods: p.allowed_methods.iter().map(|m| m.method()).collect(),
+        min_sites: p.min_sites,
+        allowed_requesters: p.allowed_requesters.clone(),
+    };
+    // Opening the ledger once at start-up commits reservations a crash left outstanding.
+    let ledger = SqliteLedger::open(&config.ledger)?;
+    let mut audit = AuditLog::open(&config.audit_log)?;
+    audit.append(
+        "node started",
+        json!({
+            "site": site.0, "dataset": config.dataset.name, "records": data.n_rows(),
+            "rho_limit": policy.max_rho_per_dataset.get(),
+            "rho_committed": ledger.committed(&config.dataset.name),
+            "reservations_recovered": ledger.recovered(),
+        }),
+    )?;
+    drop(ledger);
+    let cursor_file = config.ledger.with_extension("cursor");
+    let cursor = read_cursor(&cursor_file)?;
+    log::line(
+        &format!("node {site}"),
+        format!("{} records of {}; polling the hub", data.n_rows(), config.dataset.name),
+    );
+    let mut node = Node {
+        hub_client: tls::client_for(&creds, &[Role::Hub])?,
+        aggregator_client: tls::client_for(&creds, &[Role::Aggregator])?,
+        dictionary: (*dictionary).clone(),
+        site,
+        data,
+        policy,
+        jobs: BTreeMap::new(),
+        audit,
+        cursor_file,
+        cursor,
+        config,
+    };
+    tokio::select! {
+        result = node.poll_forever() => result,
+        () = shutdown => {
+            log::line(&format!("node {}", node.site), "stopped");
+            Ok(())
+        }
+    }
+}
+
+impl Node {
+    fn name(&self) -> String {
+        format!("node {}", self.site)
+    }
+
+    async fn poll_forever(&mut self) -> Result<()> {
+        let mut backoff = Duration::from_secs(self.config.backoff_secs.max(1));
+        loop {
+            match self.poll_once().await {
+                Ok(()) => backoff = Duration::from_secs(self.config.backoff_secs.max(1)),
+                Err(e) => {
+                    log::line(&self.name(), format!("{e:#}; retrying in {} s", backoff.as_secs()));
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(Duration::from_secs(60));
+                }
+            }
+        }
+    }
+
+    async fn poll_once(&mut self) -> Result<()> {
+        let base = self.config.hub.base_url()?;
+        let response = self
+            .hub_client
+            .get(format!("{base}/v1/site/messages?after={}&wait=20", self.cursor))
+            .timeout(Duration::from_secs(40))
+            .send()
+            .await
+            .map_err(|e| anyhow::anyhow!("hub unreachable at {base}: {e}"))?;
+        let inbox: Inbox = crate::api::check(response, "hub").await?.json().await?;
+        for (seq, text) in inbox.messages {
+            match msg::decode(text.as_bytes()) {
+                Ok(message) => self.handle(message).await?,
+                Err(e) => log::line(&self.name(), format!("message {seq} from the hub does not decode: {e}")),
+            }
+            self.cursor = seq;
+            write_cursor(&self.cursor_file, seq)?;
+        }
+        Ok(())
+    }
+
+    /// The site node of a job, created at its announcement from the dictionary restricted to
+    /// the announced columns (the same public domain the hub computes).
+    fn site_node(&mut self, message: &Message) -> Result<Option<&mut SiteNode<SqliteLedger>>, String> {
+        let job = match message {
+            Message::Announcement(a) => &a.job_id,
+            Message::Request(r) => &r.job_id,
+            Message::Result(r) => &r.job_id,
+            Message::Failure(f) => &f.job_id,
+            other => return Err(format!("a site does not handle {}", kind(other))),
+        };
+        if !self.jobs.contains_key(job) {
+            let Message::Announcement(a) = message else {
+                return Ok(None);
+            };
+            if a.dataset != self.config.dataset.name {
+                return Err(format!(
+                    "this site holds {}, not {}",
+                    self.config.dataset.name, a.dataset
+                ));
+            }
+            let (dict, domain) = crate::hub::job_domain(&self.dictionary, &a.columns).map_err(|e| format!("{e:#}"))?;
+            let encoded = self
+                .data
+                .project(dict)
+                .map_err(|e| e.to_string())
+                .and_then(|t| domain.encode(&t).map_err(|e| e.to_string()))
+                .map_err(|e| format!("the site's data does not fit the job's columns: {e}"))?;
+            let ledger = SqliteLedger::open(&self.config.ledger).map_err(|e| format!("privacy ledger: {e:#}"))?;
+            let node = SiteNode::new(
+                self.site.clone(),
+                &self.config.dataset.name,
+                encoded,
+                self.policy.clone(),
+                ledger,
+                ChaCha20Rng::from_rng(&mut rand::rng()),
+            );
+            self.jobs.insert(job.clone(), node);
+        }
+        Ok(self.jobs.get_mut(job))
+    }
+
+    async fn handle(&mut self, message: Message) -> Result<()> {
+        let (job_id, round, what) = match &message {
+            Message::Announcement(a) => (a.job_id.clone(), None, "announcement".to_string()),
+            Message::Request(r) => (r.job_id.clone(), Some(r.round), r.what.clone()),
+            Message::Result(r) => (r.job_id.clone(), Some(r.round), "result".into()),
+            Message::Failure(f) => (f.job_id.clone(), Some(f.round), format!("round failed: {}", f.reason)),
+            other => {
+                log::line(&self.name(), format!("ignored a {} from the hub", kind(other)));
+                return Ok(());
+            }
+        };
+        let dataset = self.config.dataset.name.clone();
+        let outputs = match self.site_node(&message) {
+            Ok(Some(node)) => {
+                let before = node.ledger().committed(&dataset);
+                let outputs = node.handle(message).map_err(|e| anyhow::anyhow!("{e}"))?;
+                let after = node.ledger().committed(&dataset);
+                if after > before {
+                    self.audit.append(
+                        "budget charged",
+                        json!({
+                            "job": job_id.0, "round": round.map(|r| r.0), "what": what,
+                            "rho": after - before, "rho_committed": after,
+                            "rho_limit": self.policy.max_rho_per_dataset.get(),
+                        }),
+                    )?;
+                }
+                outputs
+            }
+            Ok(None) => {
+                // A request for a job this node does not know (e.g. announced before a restart).
+                vec![SiteOutput::ToHub(self.refusal(
+                    &job_id,
+                    round,
+                    RefusalReason::UnknownJob,
+                    "unknown job",
+                ))]
+            }
+            Err(detail) => vec![SiteOutput::ToHub(self.refusal(
+                &job_id,
+                round,
+                RefusalReason::InvalidRequest,
+                &detail,
+            ))],
+        };
+        for output in outputs {
+            self.send(output).await;
+        }
+        Ok(())
+    }
+
+    fn refusal(&self, job: &JobId, round: Option<federation::Round>, reason: RefusalReason, detail: &str) -> Message {
+        Message::Refusal(Refusal {
+            job_id: job.clone(),
+            round,
+            site: self.site.clone(),
+            reason,
+            detail: detail.to_string(),
+        })
+    }
+
+    /// Sends one output; failures are logged (the hub's deadline handles a lost message).
+    async fn send(&mut self, output: SiteOutput) {
+        let (target, message) = match output {
+            SiteOutput::ToHub(m) => ("hub", m),
+            SiteOutput::ToHelper(m) => ("aggregator", m),
+        };
+        let detail = match &message {
+            Message::Acceptance(a) => Some(("job accepted", json!({ "job": a.job_id.0 }))),
+            Message::Refusal(r) => Some((
+                "refused",
+                json!({ "job": r.job_id.0, "round": r.round.map(|r| r.0), "reason": format!("{:?}", r.reason), "detail": r.detail }),
+            )),
+            Message::Upload(u) => Some((
+                "share sent",
+                json!({ "job": u.job_id.0, "round": u.round.0, "to": target, "bytes": u.share.len() / 2 }),
+            )),
+            _ => None,
+        };
+        if let Some((event, detail)) = detail
+            && let Err(e) = self.audit.append(event, detail)
+        {
+            log::line(&self.name(), format!("cannot write the audit log: {e:#}"));
+        }
+        let result = async {
+            let body = msg::encode(&message)?;
+            let (client, url) = match (&message, target) {
+                (Message::Upload(u), "aggregator") => (
+                    &self.aggregator_client,
+                    format!("{}/v1/jobs/{}/uploads", self.config.aggregator.base_url()?, u.job_id.0),
+                ),
+                _ => (
+                    &self.hub_client,
+                    format!("{}/v1/site/messages", self.config.hub.base_url()?),
+                ),
+            };
+            let response = client
+                .post(&url)
+                .body(body)
+                .send()
+                .await
+                .map_err(|e| anyhow::anyhow!("{target} unreachable: {e}"))?;
+            crate::api::check(response, target).await.map(|_| ())
+        }
+        .await;
+        if let Err(e) = result {
+            log::line(&self.name(), format!("{} to the {target}: {e:#}", kind(&message)));
+        }
+    }
+}
