@@ -74,8 +74,9 @@ pub struct HelperNode {
     rng: ChaCha20Rng,
     min_sites_floor: u32,
     rounds: BTreeMap<(JobId, Round), HelperRound>,
-    /// The request of every round ever opened (a round is re-opened only identically).
-    requests: BTreeMap<(JobId, Round), MeasurementRequest>,
+    /// SHA-256 of the request of every round ever opened (a round is re-opened only
+    /// identically).
+    requests: BTreeMap<(JobId, Round), [u8; 32]>,
     released: BTreeMap<(JobId, Round), Released>,
     rejected: Vec<RejectedUpload>,
 }
@@ -171,8 +172,9 @@ impl HelperNode {
             } => {
                 let request = *request;
                 let key = (request.job_id.clone(), request.round);
+                let digest = request_digest(&request)?;
                 if let Some(before) = self.requests.get(&key)
-                    && *before != request
+                    && *before != digest
                 {
                     return Ok(vec![Message::FromHelper(HelperReply::Refused {
                         job_id: key.0,
@@ -191,7 +193,7 @@ impl HelperNode {
                 let length = request_length(&request)?;
                 let params = params(&request, bits, length)?;
                 let helper = Helper::new(params.clone(), self.verify_key.clone())?;
-                self.requests.insert(key.clone(), request.clone());
+                self.requests.insert(key.clone(), digest);
                 self.rounds.insert(
                     key,
                     HelperRound {
@@ -319,6 +321,13 @@ fn request_length(request: &MeasurementRequest) -> Result<usize> {
         })
         .collect::<Result<_>>()?;
     Ok(crate::query::check(request, &sizes)?.length)
+}
+
+/// SHA-256 of a request's JSON encoding: every field, the audit text included.
+fn request_digest(request: &MeasurementRequest) -> Result<[u8; 32]> {
+    use sha2::{Digest, Sha256};
+    let bytes = serde_json::to_vec(request).map_err(|e| protocol(format!("request encoding: {e}")))?;
+    Ok(Sha256::digest(&bytes).into())
 }
 
 fn replies(key: &(JobId, Round), outputs: Vec<HelperOutput>) -> Result<Vec<Message>> {

@@ -153,3 +153,46 @@ fn both_selection_variants_charge_every_site_the_same() {
         check_spending(&oracle, 3);
     }
 }
+
+#[test]
+fn hub_restarts_are_invisible_to_the_synthesizer_and_a_helper_timeout_stops_it() {
+    use federation::{AggregatorFault, RestartStep};
+    let fx = fixture(3, 600, 26);
+    let run = |faults: Vec<AggregatorFault>| {
+        let sim =
+            simulation(&fx, 2, JOB_RHO, 2.0, config(Noise::DiscreteGaussian, vec![])).with_aggregator_faults(faults);
+        let mut oracle = FederatedOracle::new(sim, Rho::new(JOB_RHO).unwrap(), ChaCha20Rng::seed_from_u64(8)).unwrap();
+        let fit = mst(&mut oracle, 50);
+        (fit, oracle.into_driver())
+    };
+    let (plain, baseline) = run(vec![]);
+    let plain = plain.unwrap();
+    let (restarted, sim) = run(vec![
+        AggregatorFault::HubRestart {
+            round: 3,
+            step: RestartStep::Uploads,
+        },
+        AggregatorFault::HubRestart {
+            round: 12,
+            step: RestartStep::HelperShare,
+        },
+    ]);
+    let restarted = restarted.unwrap();
+    assert_eq!(restarted.edges, plain.edges, "same releases, same tree");
+    let restarts = sim
+        .events()
+        .iter()
+        .filter(|e| matches!(e, federation::SimEvent::AggregatorFaultInjected(_)))
+        .count();
+    assert_eq!(restarts, 2);
+    for (a, b) in sim.sites().iter().zip(baseline.sites()) {
+        assert_eq!(a.ledger().commitments(), b.ledger().commitments(), "{}", a.id());
+    }
+    check_ledgers(&sim);
+
+    let (failed, sim) = run(vec![AggregatorFault::HelperTimeout { round: 5 }]);
+    let err = failed.unwrap_err();
+    assert!(err.to_string().contains("helper aggregator timed out"), "{err}");
+    assert!(sim.hub().ended().is_some());
+    check_ledgers(&sim);
+}
