@@ -137,6 +137,7 @@ pub fn run(a: DemoArgs) -> Result<Outcome> {
         delta: a.delta,
         min_sites: 2,
         deadlines: (60, 120, 60),
+        max_body_bytes: 64 << 20,
     };
     server::fleet::provision(&layout, &settings)?;
     let exe = std::env::current_exe().context("cannot find the synthema executable")?;

@@ -74,6 +74,8 @@ pub struct Settings {
     pub min_sites: u32,
     /// The hub's deadlines: announcement, round, helper call (seconds).
     pub deadlines: (u64, u64, u64),
+    /// The largest request body the hub accepts, in bytes.
+    pub max_body_bytes: usize,
 }
 
 /// Creates the CA, every party's certificate and every configuration file.
@@ -83,6 +85,7 @@ pub fn provision(layout: &Layout, settings: &Settings) -> Result<()> {
         delta,
         min_sites,
         deadlines: (announcement_secs, round_secs, helper_secs),
+        max_body_bytes,
     } = settings.clone();
     let pki = layout.root.join("pki");
     let ca = pki.join("ca");
@@ -135,6 +138,7 @@ max_records_per_site = 100000
 announcement_secs = {announcement_secs}
 round_secs = {round_secs}
 helper_secs = {helper_secs}
+max_body_bytes = {max_body_bytes}
 "#,
         pki = toml_path(&pki),
         state = toml_path(&layout.root.join("state")),

@@ -85,6 +85,38 @@ impl Shared {
         log.append(event, detail).context("cannot write the hub's audit log")
     }
 
+    /// Appends `event` only while job `id` is not final, deciding under the audit log's lock
+    /// (see [`Shared::cancel`]); false when the job is final.
+    pub(crate) fn audit_if_running(&self, id: &str, event: &str, detail: serde_json::Value) -> Result<bool> {
+        let mut log = self
+            .audit
+            .lock()
+            .map_err(|_| anyhow::anyhow!("the audit log was poisoned by a panic"))?;
+        match self.store.status(id)? {
+            Some(s) if !s.state.is_final() => {
+                log.append(event, detail).context("cannot write the hub's audit log")?;
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    /// Cancels job `id` and audits it under the audit log's lock; false when it was final.
+    fn cancel(&self, id: &str, by: &str) -> Result<bool> {
+        let mut log = self
+            .audit
+            .lock()
+            .map_err(|_| anyhow::anyhow!("the audit log was poisoned by a panic"))?;
+        let changed = self
+            .store
+            .transition(id, JobState::Cancelled, Some(&format!("cancelled by {by}")))?;
+        if changed {
+            log.append("job cancelled", serde_json::json!({ "job": id, "by": by }))
+                .context("cannot write the hub's audit log")?;
+        }
+        Ok(changed)
+    }
+
     fn audit_head(&self) -> Option<(u64, String)> {
         self.audit.lock().ok().map(|l| l.head())
     }
@@ -439,15 +471,10 @@ async fn cancel(
             status.state.as_str()
         )));
     }
-    let reason = format!("cancelled by {}", identity.name);
     let changed = shared
-        .store
-        .transition(&id, JobState::Cancelled, Some(&reason))
+        .cancel(&id, &identity.name)
         .map_err(|e| Problem::internal("cancel", &e))?;
     if changed {
-        shared
-            .audit("job cancelled", serde_json::json!({ "job": id, "by": identity.name }))
-            .map_err(|e| Problem::internal("audit", &e))?;
         // A running job's runner stops at its next event; a queued one is never started.
         let _ = shared.deliver(&id, Event::Cancel);
     }

@@ -281,6 +281,8 @@ pub(crate) struct NetDriver<'a> {
     planned: u32,
     /// Sites that answered the announcement.
     answered: BTreeSet<SiteId>,
+    /// Sites that uploaded in the open round.
+    uploaded: BTreeSet<SiteId>,
     /// The open round's end, once the hub said it.
     outcome: Option<std::result::Result<RoundRelease, String>>,
     /// Why the job cannot go on (set when a round fails or a user cancels).
@@ -301,6 +303,7 @@ impl<'a> NetDriver<'a> {
             round: 0,
             planned,
             answered: BTreeSet::new(),
+            uploaded: BTreeSet::new(),
             outcome: None,
             end: None,
             audited_rejections: 0,
@@ -354,10 +357,18 @@ impl<'a> NetDriver<'a> {
             let wait = deadline.saturating_duration_since(Instant::now());
             match self.events.recv_timeout(wait) {
                 Ok(Event::FromSite(site, message)) => self.from_site(site, message)?,
-                Ok(Event::FromHelper(message)) => {
-                    let outputs = self.hub.handle(HubInput::FromHelper(message)).map_err(fed)?;
-                    self.route(outputs)?;
-                }
+                Ok(Event::FromHelper(message)) => match self.hub.handle(HubInput::FromHelper(message)) {
+                    Ok(outputs) => self.route(outputs)?,
+                    Err(e) => {
+                        // A late reply (e.g. about a round re-opened after a restart) is not a
+                        // reason to end the job: the round completes or meets its deadline.
+                        crate::log::line("hub", format!("job {}: helper message rejected: {e}", self.job));
+                        self.audit(
+                            "helper message rejected",
+                            json!({ "job": self.job, "reason": e.to_string() }),
+                        )?;
+                    }
+                },
                 Ok(Event::Cancel) => return Err(End::Cancelled),
                 Err(RecvTimeoutError::Timeout) => return Ok(done(self)),
                 Err(RecvTimeoutError::Disconnected) => return Err(End::Failed("the hub is stopping".into())),
@@ -374,6 +385,9 @@ impl<'a> NetDriver<'a> {
             Message::Acceptance(_) => {
                 self.answered.insert(site.clone());
                 self.audit("site accepted", json!({ "job": self.job, "site": site.0 }))?;
+            }
+            Message::Upload(_) => {
+                self.uploaded.insert(site.clone());
             }
             Message::Refusal(r) => {
                 self.answered.insert(site.clone());
@@ -470,23 +484,52 @@ impl<'a> NetDriver<'a> {
         let what = spec.what.clone();
         let purpose = spec.purpose;
         self.outcome = None;
+        self.uploaded.clear();
         let number = self.hub.next_round().0;
+        // Checked and audited under the audit log's lock, as a cancellation is: once "job
+        // cancelled" is in the log, no round is opened after it.
+        if !self.shared.audit_if_running(
+            &self.job,
+            "round opened",
+            json!({ "job": self.job, "round": number, "purpose": format!("{purpose:?}"), "what": what }),
+        )? {
+            return Err(End::Cancelled);
+        }
         let outputs = match self.hub.open_round(spec) {
             Ok(outputs) => outputs,
-            Err(e) => return Err(End::Failed(e.to_string())),
+            Err(e) => {
+                self.audit(
+                    "round failed",
+                    json!({ "job": self.job, "round": number, "reason": e.to_string() }),
+                )?;
+                return Err(End::Failed(e.to_string()));
+            }
         };
         // The open round's request is in the checkpoint: a restarted hub re-opens it identically.
         self.checkpoint()?;
-        self.audit(
-            "round opened",
-            json!({ "job": self.job, "round": number, "purpose": format!("{purpose:?}"), "what": what }),
-        )?;
         self.route(outputs)?;
         let deadline = Instant::now() + Duration::from_secs(self.shared.config.limits.round_secs);
         if !self.pump(deadline, |d| d.outcome.is_some())? {
             self.audit("round deadline", json!({ "job": self.job, "round": number }))?;
-            let outputs = self.hub.handle(HubInput::Deadline).map_err(fed)?;
-            self.route(outputs)?;
+            // Sites that did not upload in time leave the job; the round closes with the others.
+            let silent: Vec<SiteId> = self
+                .hub
+                .active_sites()
+                .into_iter()
+                .filter(|s| !self.uploaded.contains(s))
+                .collect();
+            for site in silent {
+                self.audit(
+                    "site dropped",
+                    json!({ "job": self.job, "site": site.0, "round": number }),
+                )?;
+                let outputs = self.hub.handle(HubInput::SiteDropped(site)).map_err(fed)?;
+                self.route(outputs)?;
+            }
+            if self.outcome.is_none() && self.hub.round_open() {
+                let outputs = self.hub.handle(HubInput::Deadline).map_err(fed)?;
+                self.route(outputs)?;
+            }
             // The helper's last replies may still be needed to close the round.
             let grace = Instant::now() + Duration::from_secs(self.shared.config.limits.helper_secs);
             self.pump(grace, |d| d.outcome.is_some())?;
