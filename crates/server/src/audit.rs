@@ -19,7 +19,7 @@
 //! is not internally synchronised; share it behind a `Mutex`.
 
 use std::fmt::Write as _;
-use std::fs::{File, OpenOptions};
+use std::fs::{self, File, OpenOptions};
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
@@ -84,6 +84,7 @@ impl AuditLog {
                 path.display()
             )
         })?;
+        let set_aside = set_aside_partial_tail(path, &file)?;
         let summary = verify_reader(path, BufReader::new(&file))
             .with_context(|| format!("refusing to append to audit log {}", path.display()))?;
         if summary.entries == 0 {
@@ -94,13 +95,20 @@ impl AuditLog {
                     .with_context(|| format!("syncing directory {}", dir.display()))?;
             }
         }
-        Ok(AuditLog {
+        let mut log = AuditLog {
             path: path.to_owned(),
             file,
             entries: summary.entries,
             head: summary.head,
             broken: false,
-        })
+        };
+        if let Some((aside, bytes, digest)) = set_aside {
+            log.append(
+                "truncated tail set aside",
+                serde_json::json!({ "file": aside.display().to_string(), "bytes": bytes, "sha256": digest }),
+            )?;
+        }
+        Ok(log)
     }
 
     /// Appends one entry, stamped with the current UTC time, and syncs it to disk before
@@ -333,4 +341,33 @@ mod tests {
         let hash = entry_hash(1, "t", "e", &serde_json::json!({}), "p");
         assert_eq!(hash, "4434abb0d7e6f3311741a382c0aeefc95130ed8b0552e7ae0a6f4daa8794bb9a");
     }
+}
+
+/// A crash in the middle of an append leaves a last line without its newline. Such a tail is
+/// not an entry (its write never completed), so it is moved — byte for byte — to
+/// `<log>.partial-<unix seconds>` and the log is cut back to its last complete line; the caller
+/// records that in the log itself. Anything else wrong with the log is left for [`verify`] to
+/// refuse. Returns the side file, the tail's length and its SHA-256 (hex).
+fn set_aside_partial_tail(path: &Path, file: &File) -> anyhow::Result<Option<(PathBuf, usize, String)>> {
+    let bytes = fs::read(path).with_context(|| format!("reading audit log {}", path.display()))?;
+    if bytes.is_empty() || bytes.ends_with(b"\n") {
+        return Ok(None);
+    }
+    let keep = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+    let tail = &bytes[keep..];
+    let stamp = SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let mut aside = path.as_os_str().to_owned();
+    aside.push(format!(".partial-{stamp}"));
+    let aside = PathBuf::from(aside);
+    fs::write(&aside, tail).with_context(|| format!("setting aside the partial tail of {}", path.display()))?;
+    File::open(&aside)
+        .and_then(|f| f.sync_all())
+        .with_context(|| format!("syncing {}", aside.display()))?;
+    file.set_len(keep as u64)
+        .and_then(|()| file.sync_all())
+        .with_context(|| format!("cutting audit log {} back to its last complete line", path.display()))?;
+    let digest = Sha256::digest(tail).iter().map(|b| format!("{b:02x}")).collect();
+    Ok(Some((aside, tail.len(), digest)))
 }

@@ -226,3 +226,27 @@ fn a_second_writer_is_refused_and_an_empty_log_is_valid() {
     assert!(log.append("a\nb", json!({})).is_err(), "control characters are refused");
     assert!(verify_error(&dir.path().join("missing.log")).contains("missing.log"));
 }
+
+#[test]
+fn a_crash_mid_append_leaves_a_tail_that_open_sets_aside_and_records() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = log_of(dir.path(), 3);
+    let text = fs::read_to_string(&path).unwrap();
+    let cut = text.len() - 10;
+    let tail = text[text[..cut].rfind('\n').unwrap() + 1..cut].to_string();
+    fs::write(&path, &text[..cut]).unwrap();
+    // `verify` alone still reports the truncation: it never repairs anything.
+    assert!(verify_error(&path).contains("truncated"));
+    let mut log = AuditLog::open(&path).unwrap();
+    // Entries 1 and 2 survive; entry 3 never completed; the set-aside is entry 3.
+    assert_eq!(log.head().0, 3);
+    log.append("after.crash", json!({})).unwrap();
+    drop(log);
+    assert_eq!(verify(&path).unwrap().entries, 4);
+    let entries = lines(&path);
+    let recorded: serde_json::Value = serde_json::from_str(&entries[2]).unwrap();
+    assert_eq!(recorded["event"], "truncated tail set aside");
+    assert_eq!(recorded["detail"]["bytes"].as_u64(), Some(tail.len() as u64));
+    let aside = recorded["detail"]["file"].as_str().unwrap();
+    assert_eq!(fs::read_to_string(aside).unwrap(), tail);
+}
