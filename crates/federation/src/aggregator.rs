@@ -38,6 +38,9 @@ use crate::noise::{AggregatorNoise, Noise};
 use crate::query::params;
 use crate::{Result, protocol};
 
+mod checkpoint;
+pub use checkpoint::{HELPER_CHECKPOINT_VERSION, HelperCheckpoint};
+
 /// An input to the helper node.
 #[derive(Debug, Clone, PartialEq)]
 pub enum HelperNodeInput {
@@ -519,6 +522,49 @@ mod tests {
             other => panic!("expected a refusal, got {other:?}"),
         }
         assert!(helper.rejected().is_empty(), "{:?}", helper.rejected());
+    }
+
+    #[test]
+    fn a_restarted_helper_remembers_its_released_shares() {
+        let mut helper = helper();
+        let request = request(1, 400);
+        let Some(HelperReply::AggregateShare { share: first, .. }) = attempt(&mut helper, &request, &[0, 1, 2], true)
+        else {
+            panic!("no share");
+        };
+        // Round 2 only opened and verified: not released, so not remembered beyond its request.
+        let round2 = self::request(2, 400);
+        assert_eq!(attempt(&mut helper, &round2, &[0, 1, 2], false), None);
+        let bytes = serde_json::to_vec(&helper.checkpoint()).unwrap();
+        let checkpoint: HelperCheckpoint = serde_json::from_slice(&bytes).unwrap();
+        assert_eq!(checkpoint.version(), HELPER_CHECKPOINT_VERSION);
+        assert_eq!(checkpoint.released_rounds(), vec![(request.job_id.clone(), Round(1))]);
+        // Another RNG after the restart: a fresh draw would differ, the cached share does not.
+        let restore = |c: HelperCheckpoint| {
+            HelperNode::restore(key(), Noise::DiscreteGaussian, ChaCha20Rng::seed_from_u64(99), 2, c)
+        };
+        let mut restarted = restore(checkpoint.clone()).unwrap();
+        assert_eq!(restarted.checkpoint(), checkpoint);
+        let again = attempt(&mut restarted, &request, &[0, 1, 2], true);
+        assert!(matches!(again, Some(HelperReply::AggregateShare { ref share, .. }) if *share == first));
+        assert!(matches!(
+            attempt(&mut restarted, &request, &[1, 2], true),
+            Some(HelperReply::Refused { .. })
+        ));
+        assert!(matches!(
+            open(&mut restarted, &self::request(2, 100)).pop(),
+            Some(Message::FromHelper(HelperReply::Refused { .. }))
+        ));
+        // The unreleased round 2 runs to a release afresh.
+        let reply = attempt(&mut restarted, &round2, &[0, 1, 2], true);
+        assert!(matches!(reply, Some(HelperReply::AggregateShare { .. })), "{reply:?}");
+        // Another version, or a malformed record: refused.
+        let mut json: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+        json["version"] = serde_json::json!(2);
+        assert!(restore(serde_json::from_value(json).unwrap()).is_err());
+        let mut json: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+        json["rounds"][0]["request_sha256"] = serde_json::json!("abcd");
+        assert!(restore(serde_json::from_value(json).unwrap()).is_err());
     }
 
     #[test]

@@ -36,7 +36,7 @@ mod query;
 pub mod simulation;
 pub mod site;
 
-pub use aggregator::{HelperNode, HelperNodeInput};
+pub use aggregator::{HELPER_CHECKPOINT_VERSION, HelperCheckpoint, HelperNode, HelperNodeInput};
 pub use driver::RoundDriver;
 pub use hub::{
     HUB_CHECKPOINT_VERSION, Hub, HubCheckpoint, HubInput, HubOutput, RejectedUpload, RoundRelease, RoundSpec,
