@@ -3,9 +3,12 @@
 //! Parties (ARCHITECTURE.md §4): the **hub** ([`Hub`], also the secagg *leader* aggregator), one
 //! **helper** aggregator ([`HelperNode`], a computing centre) and the **sites** ([`SiteNode`],
 //! hospitals). Each is a pure state machine: messages in (the versioned wire types of [`msg`]),
-//! messages out; no sockets, no clock, no files, randomness injected. The `server` crate will
-//! drive them over mutual TLS; [`Simulation`] drives them in one process with scripted faults.
-//! Both implement [`RoundDriver`], the one seam the [`FederatedOracle`] needs.
+//! messages out; no sockets, no clock, no files, randomness injected. The `server` crate drives
+//! them over mutual TLS; [`Simulation`] drives them in one process with scripted faults and a
+//! mock clock. Both implement [`RoundDriver`], the one seam the [`FederatedOracle`] needs. The hub
+//! and the helper persist through [`HubCheckpoint`] and [`HelperCheckpoint`]: a restarted hub
+//! re-opens its unfinished round identically, sites charge nothing twice and the helper releases
+//! at most one noisy share per (job, round) (argument in [`hub`] and [`aggregator`]).
 //!
 //! The [`FederatedOracle`] implements `synth::oracle::MeasurementOracle`, so `synth::mst::mst`
 //! and `synth::aim::aim` run unchanged over the federation:
