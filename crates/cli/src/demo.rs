@@ -63,6 +63,11 @@ pub fn run(a: DemoArgs) -> Result<Outcome> {
         bail!("--sites must be at least 2 for a federation, got {}", a.sites);
     }
     prepare_out(&a.out)?;
+    // The services' configuration files name absolute paths: they are read from config/.
+    let a = DemoArgs {
+        out: std::path::absolute(&a.out).with_context(|| format!("cannot resolve {}", a.out.display()))?,
+        ..a
+    };
     let config = Config {
         patients: a.patients,
         sites: a.sites,

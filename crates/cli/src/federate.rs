@@ -10,8 +10,8 @@ use clap::{Args, ValueEnum};
 use dp::{Accountant, Epsilon, Rho};
 use federation::msg::JobAnnouncement;
 use federation::{
-    Fault, FederatedOracle, InMemoryLedger, JobId, Method, Noise, PrivacyLedger, Selection, SimEvent, Simulation,
-    SimulationConfig, SiteId, SiteNode, SitePolicy, Step,
+    AggregatorFault, Fault, FederatedOracle, InMemoryLedger, JobId, Method, Noise, PrivacyLedger, RestartStep,
+    Selection, SimEvent, Simulation, SimulationConfig, SiteId, SiteNode, SitePolicy, Step,
 };
 use indicatif::{ProgressBar, ProgressStyle};
 use rand::SeedableRng;
@@ -114,11 +114,55 @@ name; ROUND counts the protocol's rounds from 1):
   out-of-range:SITE@ROUND       the site sends a report whose cells are out of range
   tamper:SITE@ROUND             one byte of the site's leader share is altered in transit
   impersonate:SITE@ROUND:OTHER  the site's uploads claim to come from site OTHER
+  hub-restart@ROUND:uploads     the hub crashes once the round's uploads arrived and restarts
+                                from its persisted checkpoint
+  hub-restart@ROUND:helper-share  the hub crashes after the helper released its share
+  helper-timeout@ROUND          the helper aggregator never answers the request for its share
 
 EXIT STATUS: 0 on success; 1 when the job fails (too few sites, a refusal): nothing is written;
 2 on bad arguments or input (a malformed fault spec, an unreadable file).";
 
-/// Parses one `--fault` SPEC against the site names (see [`FAULT_HELP`]).
+/// A parsed `--fault` SPEC: a site's fault or an aggregator's.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FaultSpec {
+    /// A site misbehaves or vanishes.
+    Site(Fault),
+    /// The hub restarts or the helper times out.
+    Aggregator(AggregatorFault),
+}
+
+/// Parses one `--fault` SPEC (see [`FAULT_HELP`]).
+pub fn parse_spec(spec: &str, names: &[String]) -> Result<FaultSpec> {
+    let bad = |why: &str| anyhow!("malformed fault spec {spec:?}: {why} (see `synthema federate --help`)");
+    let round = |r: &str| -> Result<u32> {
+        r.parse()
+            .ok()
+            .filter(|&r: &u32| r >= 1)
+            .ok_or_else(|| bad(&format!("round {r:?} is not a number from 1")))
+    };
+    if let Some(rest) = spec.strip_prefix("hub-restart@") {
+        let (r, step) = rest
+            .split_once(':')
+            .ok_or_else(|| bad("expected hub-restart@ROUND:uploads or :helper-share"))?;
+        let step = match step {
+            "uploads" => RestartStep::Uploads,
+            "helper-share" => RestartStep::HelperShare,
+            other => return Err(bad(&format!("step {other:?} is not uploads or helper-share"))),
+        };
+        return Ok(FaultSpec::Aggregator(AggregatorFault::HubRestart {
+            round: round(r)?,
+            step,
+        }));
+    }
+    if let Some(r) = spec.strip_prefix("helper-timeout@") {
+        return Ok(FaultSpec::Aggregator(AggregatorFault::HelperTimeout {
+            round: round(r)?,
+        }));
+    }
+    parse_fault(spec, names).map(FaultSpec::Site)
+}
+
+/// Parses one site `--fault` SPEC against the site names (see [`FAULT_HELP`]).
 pub fn parse_fault(spec: &str, names: &[String]) -> Result<Fault> {
     let bad = |why: &str| anyhow!("malformed fault spec {spec:?}: {why} (see `synthema federate --help`)");
     let (kind, rest) = spec.split_once(':').ok_or_else(|| bad("expected KIND:SITE@ROUND"))?;
@@ -318,11 +362,14 @@ pub fn run(a: FederateArgs) -> Result<Outcome> {
         );
     }
     let names = site_names(&a.sites);
-    let faults = a
-        .faults
-        .iter()
-        .map(|s| parse_fault(s, &names))
-        .collect::<Result<Vec<_>>>()?;
+    let mut faults = Vec::new();
+    let mut aggregator_faults = Vec::new();
+    for spec in &a.faults {
+        match parse_spec(spec, &names)? {
+            FaultSpec::Site(f) => faults.push(f),
+            FaultSpec::Aggregator(f) => aggregator_faults.push(f),
+        }
+    }
 
     // The public domain, from the dictionary alone (as in a central run).
     let dict = files::read_dictionary(&a.schema)?;
@@ -387,7 +434,7 @@ pub fn run(a: FederateArgs) -> Result<Outcome> {
         helper_min_sites: a.min_sites,
         faults,
     };
-    let sim = Simulation::new(announcement, domain.sizes(), sites, config)?;
+    let sim = Simulation::new(announcement, domain.sizes(), sites, config)?.with_aggregator_faults(aggregator_faults);
     let selection = match a.selection {
         SelectionArg::SummedScores => Selection::SummedLocalScores { resolution: 4 },
         SelectionArg::NoisyMarginals => Selection::NoisyMarginals,
@@ -514,9 +561,25 @@ fn print_federation(sim: &Simulation, names: &[String], rounds: usize, in_rounds
             _ => None,
         })
         .collect();
-    println!("faults        {} injected", faults.len());
+    let aggregator: Vec<&AggregatorFault> = sim
+        .events()
+        .iter()
+        .filter_map(|e| match e {
+            SimEvent::AggregatorFaultInjected(f) => Some(f),
+            _ => None,
+        })
+        .collect();
+    println!("faults        {} injected", faults.len() + aggregator.len());
     for f in faults {
         println!("  {}", describe(f, names));
+    }
+    for f in aggregator {
+        match f {
+            AggregatorFault::HubRestart { round, step } => {
+                println!("  the hub restarted from its checkpoint in round {round} ({step:?})")
+            }
+            AggregatorFault::HelperTimeout { round } => println!("  the helper timed out in round {round}"),
+        }
     }
     for e in sim.events() {
         if let SimEvent::Refused(r) = e {
@@ -586,6 +649,35 @@ mod tests {
                 claims: 1
             }
         );
+    }
+
+    #[test]
+    fn aggregator_fault_specs_map_onto_aggregator_faults() {
+        let n = names();
+        assert_eq!(
+            parse_spec("hub-restart@3:helper-share", &n).unwrap(),
+            FaultSpec::Aggregator(AggregatorFault::HubRestart {
+                round: 3,
+                step: RestartStep::HelperShare
+            })
+        );
+        assert_eq!(
+            parse_spec("helper-timeout@2", &n).unwrap(),
+            FaultSpec::Aggregator(AggregatorFault::HelperTimeout { round: 2 })
+        );
+        assert_eq!(
+            parse_spec("tamper:2@1", &n).unwrap(),
+            FaultSpec::Site(Fault::TamperShare { site: 1, round: 1 })
+        );
+        for spec in [
+            "hub-restart@3",
+            "hub-restart@0:uploads",
+            "hub-restart@2:later",
+            "helper-timeout@x",
+        ] {
+            let e = parse_spec(spec, &n).unwrap_err().to_string();
+            assert!(e.contains(spec), "{e}");
+        }
     }
 
     #[test]

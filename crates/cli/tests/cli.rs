@@ -174,8 +174,29 @@ fn demo_runs_and_validates() {
     assert!(out.status.success(), "{stdout}{}", text(&out.stderr));
     assert!(stdout.contains("site-5.csv"), "{stdout}");
     assert!(!stdout.contains("problems\n        "), "{stdout}");
-    assert!(dir.path().join("demo/sites/dictionary.toml").exists());
+    assert!(dir.path().join("demo/dictionary.toml").exists());
     assert!(dir.path().join("demo/synthetic.csv").exists());
+    assert!(dir.path().join("demo/report/report.html").exists());
+    for log in ["hub", "aggregator", "site-1", "site-5"] {
+        let path = dir.path().join(format!("demo/audit/{log}.log"));
+        assert!(path.exists(), "{}", path.display());
+    }
+    assert!(stdout.contains("audit/hub.log: intact"), "{stdout}");
+    // Every service was stopped: nothing listens at the hub's address any more.
+    let addr = std::fs::read_to_string(dir.path().join("demo/run/hub.addr")).unwrap();
+    assert!(
+        std::net::TcpStream::connect(addr.trim()).is_err(),
+        "the hub still listens at {addr}"
+    );
+    // A second run replaces the previous demo; another directory is never deleted.
+    let again = synthema(&["demo", "--patients", "500", "--out", "demo"], dir.path());
+    assert!(again.status.success(), "{}", text(&again.stderr));
+    std::fs::create_dir_all(dir.path().join("mine")).unwrap();
+    std::fs::write(dir.path().join("mine/notes.txt"), "keep").unwrap();
+    let refused = synthema(&["demo", "--patients", "500", "--out", "mine"], dir.path());
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(text(&refused.stderr).contains("was not made by `synthema demo`"));
+    assert!(dir.path().join("mine/notes.txt").exists());
     let out = synthema(
         &[
             "schema",

@@ -110,6 +110,26 @@ fn a_site_dropping_above_the_minimum_leaves_the_job_to_finish() {
 }
 
 #[test]
+fn a_hub_restart_is_survived_and_a_helper_timeout_fails_the_job() {
+    let dir = cohort();
+    let out = federate(dir.path(), "s.csv", &["--fault", "hub-restart@3:helper-share"]);
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{}\n{stdout}", text(&out.stderr));
+    assert!(
+        stdout.contains("the hub restarted from its checkpoint in round 3"),
+        "{stdout}"
+    );
+    assert!(dir.path().join("s.csv").exists());
+
+    let dir = cohort();
+    let out = federate(dir.path(), "t.csv", &["--fault", "helper-timeout@2"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stdout));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("helper aggregator timed out"), "{stderr}");
+    assert!(!dir.path().join("t.csv").exists());
+}
+
+#[test]
 fn a_site_dropping_below_the_minimum_fails_the_job_and_writes_nothing() {
     let dir = cohort();
     let out = federate(dir.path(), "s.csv", &["--min-sites", "3", "--fault", "drop:site-2@2"]);

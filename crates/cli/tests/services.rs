@@ -187,6 +187,25 @@ fn a_federated_job_runs_end_to_end_over_mutual_tls() {
     assert_eq!(events(&hub, "result fetched").len(), 1);
     let aggregator = audit_entries(&layout, "aggregator");
     assert_eq!(events(&aggregator, "aggregate share released").len() as u32, done.round);
+    // `synthema audit verify` on every log, then on an edited one: exit 1, naming the line.
+    let logs: Vec<String> = ["hub", "aggregator", "site-1", "site-2", "site-3"]
+        .iter()
+        .map(|n| layout.audit_dir().join(format!("{n}.log")).display().to_string())
+        .collect();
+    let args: Vec<&str> = std::iter::once("audit")
+        .chain(std::iter::once("verify"))
+        .chain(logs.iter().map(|s| s.as_str()))
+        .collect();
+    let out = common::synthema(&args, dir.path());
+    assert!(out.status.success(), "{}", common::text(&out.stdout));
+    assert_eq!(common::text(&out.stdout).matches(": intact,").count(), 5);
+    let hub_log = layout.audit_dir().join("hub.log");
+    let text = std::fs::read_to_string(&hub_log).unwrap();
+    std::fs::write(&hub_log, text.replacen("\"site-2\"", "\"site-9\"", 1)).unwrap();
+    let out = common::synthema(&["audit", "verify", &logs[0]], dir.path());
+    assert_eq!(out.status.code(), Some(1));
+    let said = common::text(&out.stdout);
+    assert!(said.contains("BROKEN") && said.contains("line "), "{said}");
     let totals = check_ledgers(&layout);
     // Every site took part in every round and spent the job's whole budget (MST spends it all).
     let job_rho = dp::rho_from_eps_delta(dp::Epsilon::new(1.0).unwrap(), dp::Delta::new(1e-9).unwrap())

@@ -314,35 +314,6 @@ pub fn rfc3339_utc(at: SystemTime) -> String {
     )
 }
 
-#[cfg(test)]
-mod tests {
-    use std::time::{Duration, UNIX_EPOCH};
-
-    use super::*;
-
-    #[test]
-    fn formats_known_instants() {
-        assert_eq!(rfc3339_utc(UNIX_EPOCH), "1970-01-01T00:00:00.000Z");
-        // 2000-02-29T12:34:56.789Z, a leap day.
-        let at = UNIX_EPOCH + Duration::from_millis(951_827_696_789);
-        assert_eq!(rfc3339_utc(at), "2000-02-29T12:34:56.789Z");
-    }
-
-    #[test]
-    fn canonical_json_sorts_keys_at_every_level() {
-        let value = serde_json::json!({"b": 1, "a": {"z": [true, null], "y": "x\"y"}});
-        assert_eq!(canonical_json(&value), r#"{"a":{"y":"x\"y","z":[true,null]},"b":1}"#);
-    }
-
-    #[test]
-    fn hash_matches_an_independent_sha256() {
-        // sha256 of the length-prefixed fields, computed independently with coreutils:
-        // printf '\0\0\0\0\0\0\0\x011\0\0\0\0\0\0\0\x01t\0\0\0\0\0\0\0\x01e\0\0\0\0\0\0\0\x02{}\0\0\0\0\0\0\0\x01p' | sha256sum
-        let hash = entry_hash(1, "t", "e", &serde_json::json!({}), "p");
-        assert_eq!(hash, "4434abb0d7e6f3311741a382c0aeefc95130ed8b0552e7ae0a6f4daa8794bb9a");
-    }
-}
-
 /// A crash in the middle of an append leaves a last line without its newline. Such a tail is
 /// not an entry (its write never completed), so it is moved — byte for byte — to
 /// `<log>.partial-<unix seconds>` and the log is cut back to its last complete line; the caller
@@ -370,4 +341,33 @@ fn set_aside_partial_tail(path: &Path, file: &File) -> anyhow::Result<Option<(Pa
         .with_context(|| format!("cutting audit log {} back to its last complete line", path.display()))?;
     let digest = Sha256::digest(tail).iter().map(|b| format!("{b:02x}")).collect();
     Ok(Some((aside, tail.len(), digest)))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, UNIX_EPOCH};
+
+    use super::*;
+
+    #[test]
+    fn formats_known_instants() {
+        assert_eq!(rfc3339_utc(UNIX_EPOCH), "1970-01-01T00:00:00.000Z");
+        // 2000-02-29T12:34:56.789Z, a leap day.
+        let at = UNIX_EPOCH + Duration::from_millis(951_827_696_789);
+        assert_eq!(rfc3339_utc(at), "2000-02-29T12:34:56.789Z");
+    }
+
+    #[test]
+    fn canonical_json_sorts_keys_at_every_level() {
+        let value = serde_json::json!({"b": 1, "a": {"z": [true, null], "y": "x\"y"}});
+        assert_eq!(canonical_json(&value), r#"{"a":{"y":"x\"y","z":[true,null]},"b":1}"#);
+    }
+
+    #[test]
+    fn hash_matches_an_independent_sha256() {
+        // sha256 of the length-prefixed fields, computed independently with coreutils:
+        // printf '\0\0\0\0\0\0\0\x011\0\0\0\0\0\0\0\x01t\0\0\0\0\0\0\0\x01e\0\0\0\0\0\0\0\x02{}\0\0\0\0\0\0\0\x01p' | sha256sum
+        let hash = entry_hash(1, "t", "e", &serde_json::json!({}), "p");
+        assert_eq!(hash, "4434abb0d7e6f3311741a382c0aeefc95130ed8b0552e7ae0a6f4daa8794bb9a");
+    }
 }

@@ -356,7 +356,7 @@ impl<'a> NetDriver<'a> {
         while !done(self) {
             let wait = deadline.saturating_duration_since(Instant::now());
             match self.events.recv_timeout(wait) {
-                Ok(Event::FromSite(site, message)) => self.from_site(site, message)?,
+                Ok(Event::FromSite(site, message)) => self.on_site_message(site, message)?,
                 Ok(Event::FromHelper(message)) => match self.hub.handle(HubInput::FromHelper(message)) {
                     Ok(outputs) => self.route(outputs)?,
                     Err(e) => {
@@ -379,7 +379,7 @@ impl<'a> NetDriver<'a> {
 
     /// A site's message. A message the hub's state machine rejects is audited and ignored: one
     /// site's bad message never ends the job.
-    fn from_site(&mut self, site: SiteId, message: Message) -> Result<(), End> {
+    fn on_site_message(&mut self, site: SiteId, message: Message) -> Result<(), End> {
         let what = kind(&message);
         match &message {
             Message::Acceptance(_) => {
