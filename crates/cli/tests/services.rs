@@ -155,6 +155,49 @@ fn check_ledgers(layout: &Layout) -> Vec<f64> {
     totals
 }
 
+/// A started federation of three sites with its runtime; stopped on drop.
+struct Running {
+    // Dropped in this order: the services stop before their directory goes.
+    fleet: Fleet,
+    layout: Layout,
+    rt: tokio::runtime::Runtime,
+    _dir: tempfile::TempDir,
+}
+
+impl Running {
+    fn start(round_secs: u64) -> Running {
+        let dir = tempfile::tempdir().unwrap();
+        let layout = provision(dir.path(), round_secs);
+        let fleet = Fleet::start(&exe(), &layout).unwrap();
+        Running {
+            fleet,
+            layout,
+            rt: runtime(),
+            _dir: dir,
+        }
+    }
+
+    fn submit(&self, method: MethodName) -> String {
+        self.rt
+            .block_on(client(&self.layout).submit(&request(method)))
+            .unwrap()
+            .id
+    }
+
+    fn poll(&self, id: &str, done: impl Fn(&JobStatus) -> bool) -> JobStatus {
+        poll(&self.rt, &self.layout, id, done)
+    }
+
+    /// Submits a job and kills `service` once two rounds were released.
+    fn submit_and_kill(&mut self, method: MethodName, service: &str) -> String {
+        let id = self.submit(method);
+        let at = self.poll(&id, |s| s.round >= 2 || s.state.is_final());
+        assert_eq!(at.state, JobState::Running, "the job ended before the kill: {at:?}");
+        self.fleet.get(service).unwrap().kill();
+        id
+    }
+}
+
 #[test]
 fn a_federated_job_runs_end_to_end_over_mutual_tls() {
     let dir = tempfile::tempdir().unwrap();
@@ -218,29 +261,16 @@ fn a_federated_job_runs_end_to_end_over_mutual_tls() {
 
 #[test]
 fn a_hub_killed_mid_job_resumes_it_without_charging_anyone_twice() {
-    let dir = tempfile::tempdir().unwrap();
-    let layout = provision(dir.path(), 30);
-    let mut fleet = Fleet::start(&exe(), &layout).unwrap();
-    let rt = runtime();
-    let id = rt
-        .block_on(client(&layout).submit(&request(MethodName::Mst)))
-        .unwrap()
-        .id;
-    let before = poll(&rt, &layout, &id, |s| s.round >= 4 || s.state.is_final());
-    assert_eq!(
-        before.state,
-        JobState::Running,
-        "the job ended before the kill: {before:?}"
-    );
-    let hub = fleet.get("hub").unwrap();
-    hub.kill();
-    let _ = std::fs::remove_file(layout.hub_address_file());
-    *hub = Service::start(&exe(), "hub", "hub", &layout).unwrap();
-    fleet.wait_for(&layout.hub_address_file(), &layout).unwrap();
-    let done = poll(&rt, &layout, &id, |s| s.state.is_final());
+    let mut f = Running::start(30);
+    let id = f.submit_and_kill(MethodName::Mst, "hub");
+    let _ = std::fs::remove_file(f.layout.hub_address_file());
+    *f.fleet.get("hub").unwrap() = Service::start(&exe(), "hub", "hub", &f.layout).unwrap();
+    f.fleet.wait_for(&f.layout.hub_address_file(), &f.layout).unwrap();
+    let done = f.poll(&id, |s| s.state.is_final());
     assert_eq!(done.state, JobState::Succeeded, "{done:?}");
-    fleet.stop();
-    let hub = audit_entries(&layout, "hub");
+    f.fleet.stop();
+    let layout = &f.layout;
+    let hub = audit_entries(layout, "hub");
     assert_eq!(events(&hub, "job resumed").len(), 1);
     let released: Vec<u64> = events(&hub, "round released")
         .iter()
@@ -263,47 +293,39 @@ fn a_hub_killed_mid_job_resumes_it_without_charging_anyone_twice() {
 
 #[test]
 fn a_node_killed_mid_round_is_dropped_and_the_job_goes_on() {
-    let dir = tempfile::tempdir().unwrap();
-    let layout = provision(dir.path(), 3);
-    let mut fleet = Fleet::start(&exe(), &layout).unwrap();
-    let rt = runtime();
-    let id = rt
-        .block_on(client(&layout).submit(&request(MethodName::Mst)))
-        .unwrap()
-        .id;
-    poll(&rt, &layout, &id, |s| s.round >= 2 || s.state.is_final());
-    fleet.get("site-3").unwrap().kill();
-    let done = poll(&rt, &layout, &id, |s| s.state.is_final());
+    let mut f = Running::start(3);
+    let id = f.submit_and_kill(MethodName::Mst, "site-3");
+    let done = f.poll(&id, |s| s.state.is_final());
     assert_eq!(done.state, JobState::Succeeded, "{done:?}");
     assert_eq!(done.sites, vec!["site-1", "site-2"]);
-    fleet.stop();
-    let hub = audit_entries(&layout, "hub");
+    f.fleet.stop();
+    let hub = audit_entries(&f.layout, "hub");
     assert!(!events(&hub, "round deadline").is_empty());
-    check_ledgers(&layout);
+    check_ledgers(&f.layout);
 }
 
 #[test]
 fn the_aggregator_gone_fails_the_job_with_the_reason() {
-    let dir = tempfile::tempdir().unwrap();
-    let layout = provision(dir.path(), 30);
-    let mut fleet = Fleet::start(&exe(), &layout).unwrap();
-    let rt = runtime();
-    let id = rt
-        .block_on(client(&layout).submit(&request(MethodName::Mst)))
-        .unwrap()
-        .id;
-    poll(&rt, &layout, &id, |s| s.round >= 2 || s.state.is_final());
-    fleet.get("aggregator").unwrap().kill();
-    let done = poll(&rt, &layout, &id, |s| s.state.is_final());
+    let mut f = Running::start(30);
+    let id = f.submit_and_kill(MethodName::Mst, "aggregator");
+    let done = f.poll(&id, |s| s.state.is_final());
     assert_eq!(done.state, JobState::Failed, "{done:?}");
     let reason = done.reason.clone().unwrap_or_default();
     assert!(reason.contains("aggregator"), "{reason}");
     // The hub itself is still serving.
-    assert!(fleet.get("hub").unwrap().exited().is_none());
-    fleet.stop();
-    let hub = audit_entries(&layout, "hub");
+    assert!(f.fleet.get("hub").unwrap().exited().is_none());
+    // The aggregator restarts from its state (it kept the failed job's released shares) and the
+    // next job runs.
+    *f.fleet.get("aggregator").unwrap() = Service::start(&exe(), "aggregator", "aggregator", &f.layout).unwrap();
+    let next = f.submit(MethodName::Mst);
+    let done = f.poll(&next, |s| s.state.is_final());
+    assert_eq!(done.state, JobState::Succeeded, "{done:?}");
+    let log = std::fs::read_to_string(f.layout.log_file("aggregator")).unwrap();
+    assert!(log.contains("restored 1 jobs"), "{log}");
+    f.fleet.stop();
+    let hub = audit_entries(&f.layout, "hub");
     assert_eq!(events(&hub, "job failed").len(), 1);
-    check_ledgers(&layout);
+    check_ledgers(&f.layout);
 }
 
 #[test]

@@ -41,6 +41,81 @@ struct Job {
     audited_rejections: usize,
 }
 
+/// What the aggregator keeps of a job across restarts: the verification key and the helper's
+/// checkpoint (every round it saw and every aggregate share it released, so that a released
+/// share is re-sent identically and never released a second time with fresh noise).
+#[derive(serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StoredJob {
+    verify_key: String,
+    checkpoint: federation::HelperCheckpoint,
+}
+
+fn job_file(state: &std::path::Path, id: &str) -> std::path::PathBuf {
+    state.join(format!("{id}.json"))
+}
+
+/// Writes a job's state atomically, readable by the aggregator's user only (it holds the key).
+fn persist(state: &std::path::Path, id: &str, job: &Job) -> Result<()> {
+    let stored = StoredJob {
+        verify_key: msg::to_hex(&job.verify_key),
+        checkpoint: job.node.checkpoint(),
+    };
+    let path = job_file(state, id);
+    let tmp = path.with_extension("json.partial");
+    {
+        use std::io::Write;
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let mut file = options
+            .open(&tmp)
+            .with_context(|| format!("cannot write {}", tmp.display()))?;
+        file.write_all(serde_json::to_string(&stored)?.as_bytes())?;
+        file.sync_all()?;
+    }
+    std::fs::rename(&tmp, &path).with_context(|| format!("cannot write {}", path.display()))
+}
+
+/// Jobs kept by an earlier run of the aggregator.
+fn restore_jobs(state: &std::path::Path, min_sites: u32) -> Result<BTreeMap<String, Job>> {
+    std::fs::create_dir_all(state).with_context(|| format!("cannot create {}", state.display()))?;
+    let mut jobs = BTreeMap::new();
+    for entry in std::fs::read_dir(state).with_context(|| format!("cannot read {}", state.display()))? {
+        let path = entry?.path();
+        if path.extension().is_none_or(|e| e != "json") {
+            continue;
+        }
+        let Some(id) = path.file_stem().map(|s| s.to_string_lossy().into_owned()) else {
+            continue;
+        };
+        let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
+        let stored: StoredJob =
+            serde_json::from_str(&text).with_context(|| format!("{}: not a stored aggregator job", path.display()))?;
+        let verify_key: [u8; 32] = msg::from_hex(&stored.verify_key, "verification key")?
+            .try_into()
+            .map_err(|_| anyhow::anyhow!("{}: the verification key is not 32 bytes", path.display()))?;
+        let node = HelperNode::restore(
+            VerifyKey::from_bytes(verify_key),
+            Noise::DiscreteGaussian,
+            ChaCha20Rng::from_rng(&mut rand::rng()),
+            min_sites,
+            stored.checkpoint,
+        )
+        .with_context(|| format!("{}", path.display()))?;
+        jobs.insert(
+            id,
+            Job {
+                verify_key,
+                node,
+                audited_rejections: 0,
+            },
+        );
+    }
+    Ok(jobs)
+}
+
 struct Shared {
     config: AggregatorConfig,
     jobs: Mutex<BTreeMap<String, Job>>,
@@ -68,6 +143,7 @@ pub async fn run(config: AggregatorConfig, shutdown: impl Future<Output = ()> + 
             creds.identity()
         );
     }
+    crate::config::ensure_parent(&config.audit_log)?;
     let audit = AuditLog::open(&config.audit_log)?;
     // The aggregator calls only the hub.
     let client = tls::client_for(&creds, &[Role::Hub])?;
@@ -77,8 +153,15 @@ pub async fn run(config: AggregatorConfig, shutdown: impl Future<Output = ()> + 
     let addr = listener.local_addr()?;
     let (to_hub, queue) = mpsc::unbounded_channel();
     tokio::spawn(forward(config.hub.clone(), client, queue));
+    let jobs = restore_jobs(&config.state, config.min_sites)?;
+    if !jobs.is_empty() {
+        log::line(
+            "aggregator",
+            format!("restored {} jobs from {}", jobs.len(), config.state.display()),
+        );
+    }
     let shared = Arc::new(Shared {
-        jobs: Mutex::new(BTreeMap::new()),
+        jobs: Mutex::new(jobs),
         audit: Mutex::new(audit),
         to_hub,
         config,
@@ -229,6 +312,13 @@ fn step(shared: &Shared, id: &str, input: HelperNodeInput) -> Result<Vec<Message
     };
     let outputs = tokio::task::block_in_place(|| job.node.handle(input))
         .map_err(|e| Problem::conflict(format!("{what} refused: {e}")))?;
+    // The helper's state is durable before anything it released leaves this process.
+    let releases = outputs
+        .iter()
+        .any(|m| matches!(m, Message::FromHelper(HelperReply::AggregateShare { .. })));
+    if opened.is_some() || releases {
+        persist(&shared.config.state, id, job).map_err(|e| Problem::internal("persist job", &e))?;
+    }
     let rejected: Vec<_> = job.node.rejected()[job.audited_rejections..].to_vec();
     job.audited_rejections = job.node.rejected().len();
     drop(jobs);

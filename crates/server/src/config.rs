@@ -18,10 +18,8 @@ pub struct HubConfig {
     pub listen: SocketAddr,
     /// Directory written by `synthema pki issue --role hub` (cert.pem, key.pem, ca.pem).
     pub credentials: PathBuf,
-    /// Where jobs, rounds, releases and results are kept: a SQLite file (created if absent;
-    /// a relative path is taken from this file's directory) or a `postgresql://` URL (used as
-    /// given; see `docs/services.md`).
-    pub database: crate::store::Database,
+    /// SQLite database of sites, jobs, rounds, releases and results (created if absent).
+    pub database: PathBuf,
     /// The hub's hash-chained audit log.
     pub audit_log: PathBuf,
     /// Where results (synthetic CSV files) are kept.
@@ -118,6 +116,9 @@ pub struct AggregatorConfig {
     pub credentials: PathBuf,
     /// The aggregator's hash-chained audit log.
     pub audit_log: PathBuf,
+    /// Directory of the aggregator's durable state: per job, the verification key and the
+    /// helper's checkpoint (written 0600 before any aggregate share leaves).
+    pub state: PathBuf,
     /// When set, the bound address is written to this file once the aggregator listens.
     #[serde(default)]
     pub address_file: Option<PathBuf>,
@@ -275,11 +276,14 @@ impl PeerConfig {
 
 impl Resolve for HubConfig {
     fn resolve(&mut self, base: &Path) {
-        for p in [&mut self.credentials, &mut self.audit_log, &mut self.results] {
+        for p in [
+            &mut self.credentials,
+            &mut self.database,
+            &mut self.audit_log,
+            &mut self.results,
+        ] {
             rebase(p, base);
         }
-        // A URL names a server, not a file: only a SQLite path is rebased.
-        self.database.rebase(base);
         if let Some(p) = &mut self.address_file {
             rebase(p, base);
         }
@@ -311,6 +315,7 @@ impl Resolve for AggregatorConfig {
     fn resolve(&mut self, base: &Path) {
         rebase(&mut self.credentials, base);
         rebase(&mut self.audit_log, base);
+        rebase(&mut self.state, base);
         if let Some(p) = &mut self.address_file {
             rebase(p, base);
         }
@@ -418,5 +423,13 @@ mod tests {
         .unwrap();
         let err = format!("{:#}", load::<HubConfig>(&path).unwrap_err());
         assert!(err.contains("max_records_per_site"), "{err}");
+    }
+}
+
+/// Creates the directory a file of the configuration goes in (a ledger, a log, a database).
+pub fn ensure_parent(file: &Path) -> Result<()> {
+    match file.parent().filter(|d| !d.as_os_str().is_empty()) {
+        Some(dir) => std::fs::create_dir_all(dir).with_context(|| format!("cannot create directory {}", dir.display())),
+        None => Ok(()),
     }
 }

@@ -155,6 +155,7 @@ max_body_bytes = {max_body_bytes}
 listen = "127.0.0.1:0"
 credentials = "{pki}/aggregator"
 audit_log = "{audit}/aggregator.log"
+state = "{state}/aggregator"
 address_file = "{agg_addr}"
 min_sites = {min_sites}
 
@@ -164,6 +165,7 @@ address_file = "{hub_addr}"
 "#,
         pki = toml_path(&pki),
         audit = toml_path(&layout.audit_dir()),
+        state = toml_path(&layout.root.join("state")),
         agg_addr = toml_path(&layout.aggregator_address_file()),
         hub_addr = toml_path(&layout.hub_address_file()),
     );

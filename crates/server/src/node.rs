@@ -112,6 +112,8 @@ pub async fn run(config: NodeConfig, shutdown: impl Future<Output = ()> + Send +
         allowed_requesters: p.allowed_requesters.clone(),
     };
     // Opening the ledger once at start-up commits reservations a crash left outstanding.
+    crate::config::ensure_parent(&config.ledger)?;
+    crate::config::ensure_parent(&config.audit_log)?;
     let ledger = SqliteLedger::open(&config.ledger)?;
     let mut audit = AuditLog::open(&config.audit_log)?;
     audit.append(
@@ -245,6 +247,7 @@ impl Node {
             }
         };
         let dataset = self.config.dataset.name.clone();
+        let message_kind = kind(&message);
         let outputs = match self.site_node(&message) {
             Ok(Some(node)) => {
                 let before = node.ledger().committed(&dataset);
@@ -262,7 +265,7 @@ impl Node {
                 }
                 outputs
             }
-            Ok(None) => {
+            Ok(None) if message_kind == "request" => {
                 // A request for a job this node does not know (e.g. announced before a restart).
                 vec![SiteOutput::ToHub(self.refusal(
                     &job_id,
@@ -271,6 +274,8 @@ impl Node {
                     "unknown job",
                 ))]
             }
+            // Results and failures of a job this node does not know need no answer.
+            Ok(None) => Vec::new(),
             Err(detail) => vec![SiteOutput::ToHub(self.refusal(
                 &job_id,
                 round,

@@ -119,6 +119,11 @@ pub async fn serve(
                 }
             },
         };
+        // Protocol messages are small request/response exchanges: without TCP_NODELAY, Nagle's
+        // algorithm and delayed ACKs add tens of milliseconds to each one.
+        if let Err(e) = stream.set_nodelay(true) {
+            eprintln!("tls: cannot set TCP_NODELAY for {peer}: {e}");
+        }
         let serve = connection(
             acceptor.clone(),
             stream,

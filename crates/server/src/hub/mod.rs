@@ -155,6 +155,7 @@ pub async fn run(config: HubConfig, shutdown: impl Future<Output = ()> + Send + 
         );
     }
     let store = Store::open(&config.database)?;
+    crate::config::ensure_parent(&config.audit_log)?;
     let audit = AuditLog::open(&config.audit_log)?;
     std::fs::create_dir_all(&config.results)
         .with_context(|| format!("cannot create results directory {}", config.results.display()))?;
