@@ -18,8 +18,10 @@ pub struct HubConfig {
     pub listen: SocketAddr,
     /// Directory written by `synthema pki issue --role hub` (cert.pem, key.pem, ca.pem).
     pub credentials: PathBuf,
-    /// SQLite database of sites, jobs, rounds, releases and results (created if absent).
-    pub database: PathBuf,
+    /// Where jobs, rounds, releases and results are kept: a SQLite file (created if absent;
+    /// a relative path is taken from this file's directory) or a `postgresql://` URL (used as
+    /// given; see `docs/services.md`).
+    pub database: crate::store::Database,
     /// The hub's hash-chained audit log.
     pub audit_log: PathBuf,
     /// Where results (synthetic CSV files) are kept.
@@ -276,14 +278,11 @@ impl PeerConfig {
 
 impl Resolve for HubConfig {
     fn resolve(&mut self, base: &Path) {
-        for p in [
-            &mut self.credentials,
-            &mut self.database,
-            &mut self.audit_log,
-            &mut self.results,
-        ] {
+        for p in [&mut self.credentials, &mut self.audit_log, &mut self.results] {
             rebase(p, base);
         }
+        // A URL names a server, not a file: only a SQLite path is rebased.
+        self.database.rebase(base);
         if let Some(p) = &mut self.address_file {
             rebase(p, base);
         }

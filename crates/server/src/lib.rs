@@ -1,7 +1,7 @@
 //! `server`: the I/O edge of synthema (ARCHITECTURE.md §2) and its only async crate. It drives
 //! the sans-I/O state machines of `federation` over HTTPS with mutual TLS:
 //!
-//! - [`hub`]: coordinator and leader aggregator; jobs, rounds and releases in SQLite ([`store`]);
+//! - [`hub`]: coordinator and leader aggregator; jobs, rounds and releases in SQLite or PostgreSQL ([`store`]);
 //! - [`aggregator`]: a computing centre's helper aggregator;
 //! - [`node`]: a hospital's node, outbound connections only, its ledger in SQLite ([`ledger`]);
 //! - [`client`]: a researcher's `job submit | status | fetch | cancel`;
