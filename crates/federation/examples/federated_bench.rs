@@ -16,7 +16,8 @@
 //!    random: a control), `aml` (the `utility` cohort, [`COLUMNS`]) or `aml-all` (its 57
 //!    modelled columns). Site sizes and AIM's selected cliques go to stderr.
 //!    SELECTIONS is a comma-separated list of `scores:Q` (summed local scores at resolution Q),
-//!    `marginals` (noisy marginals) and `votes:Q` (local votes at resolution Q); the default is
+//!    `floor:Q` (the same with the heterogeneity-floor correction), `marginals` (noisy
+//!    marginals) and `votes:Q` (local votes at resolution Q); the default is
 //!    `scores:4,marginals,votes:64`.
 //!
 //! Run: `cargo run --release -p federation --example federated_bench -- utility [SEEDS [AIM_ROUNDS|default [all]]]`,
@@ -415,7 +416,7 @@ impl Dataset {
     }
 }
 
-/// Parses `scores:Q`, `marginals` and `votes:Q`, comma-separated, into labelled variants.
+/// Parses `scores:Q`, `floor:Q`, `marginals` and `votes:Q`, comma-separated, into labelled variants.
 fn parse_selections(list: &str) -> BoxResult<Vec<(String, Selection)>> {
     let mut out = Vec::new();
     for item in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
@@ -423,7 +424,8 @@ fn parse_selections(list: &str) -> BoxResult<Vec<(String, Selection)>> {
             None if item == "marginals" => Selection::NoisyMarginals,
             Some(("scores", q)) => Selection::SummedLocalScores { resolution: q.parse()? },
             Some(("votes", q)) => Selection::LocalVotes { resolution: q.parse()? },
-            _ => return Err(format!("unknown selection {item:?} (scores:Q, marginals or votes:Q)").into()),
+            Some(("floor", q)) => Selection::FloorCorrectedScores { resolution: q.parse()? },
+            _ => return Err(format!("unknown selection {item:?} (scores:Q, floor:Q, marginals or votes:Q)").into()),
         };
         out.push((item.to_string(), selection));
     }

@@ -5,14 +5,14 @@
 mod common;
 
 use common::*;
-use dp::Rho;
+use dp::{Epsilon, Rho};
 use federation::{FederatedOracle, Noise, PrivacyLedger, Selection};
 use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 use synth::aim::{AimOptions, aim};
 use synth::model::FittedModel;
 use synth::mst::mst;
-use synth::oracle::MeasurementOracle;
+use synth::oracle::{Candidate, MeasurementOracle};
 use synth::sample::Compression;
 
 const JOB_RHO: f64 = 0.5;
@@ -146,6 +146,7 @@ fn both_selection_variants_charge_every_site_the_same() {
         Selection::NoisyMarginals,
         Selection::SummedLocalScores { resolution: 4 },
         Selection::LocalVotes { resolution: 64 },
+        Selection::FloorCorrectedScores { resolution: 4 },
     ] {
         let mut oracle = oracle(&fx, vec![]).with_selection(selection);
         let fit = mst(&mut oracle, 50).unwrap();
@@ -195,4 +196,122 @@ fn hub_restarts_are_invisible_to_the_synthesizer_and_a_helper_timeout_stops_it()
     assert!(err.to_string().contains("helper aggregator timed out"), "{err}");
     assert!(sim.hub().ended().is_some());
     check_ledgers(&sim);
+}
+
+/// Three sites of 3,000 records over K (3 levels), A and B (2 levels each), built without
+/// randomness: site s holds K = s in 90 % of its rows (label skew), A is independent of K and
+/// balanced at every site, and B = A in 90 % of the rows of every (site, K, A) group.
+fn skewed_federation() -> Fixture {
+    let levels = |n: usize| (0..n).map(|v| format!("\"{v}\"")).collect::<Vec<_>>().join(", ");
+    let column = |name: &str, n: usize| {
+        format!(
+            "[[column]]\nname = \"{name}\"\ntype = \"categorical\"\nmissing = \"forbidden\"\nlevels = [{}]\n",
+            levels(n)
+        )
+    };
+    let toml = format!(
+        "format_version = 1\nname = \"skew\"\nmissing_tokens = [\"\"]\n\n{}\n{}\n{}",
+        column("K", 3),
+        column("A", 2),
+        column("B", 2)
+    );
+    let dictionary = std::sync::Arc::new(table::Dictionary::from_toml(&toml, "skew.toml").unwrap());
+    let domain = table::encode::Domain::from_dictionary(&dictionary, &table::encode::EncodeOptions::default()).unwrap();
+    let mut parts = Vec::new();
+    for s in 0..3u16 {
+        let mut columns = vec![Vec::new(); 3];
+        for k in 0..3u16 {
+            // 2,700 rows with K = s, 150 with each other level.
+            let rows = if k == s { 2700 } else { 150 };
+            for i in 0..rows {
+                let a = (i % 2) as u16;
+                let b = if (i / 2) % 10 == 0 { 1 - a } else { a };
+                columns[0].push(k);
+                columns[1].push(a);
+                columns[2].push(b);
+            }
+        }
+        parts.push(table::encode::Encoded::from_codes(&domain, &columns).unwrap());
+    }
+    Fixture {
+        dictionary,
+        domain,
+        parts,
+    }
+}
+
+/// Runs `rounds` selections over the candidates of `skewed_federation` after K, A, B and K×A
+/// have been measured; the model is the union's exact marginal on those cliques and
+/// independence (A ⟂ B, K ⟂ B) elsewhere, so the only large union error is A×B's (≈ 0.8·N), while
+/// every clique containing K has a heterogeneity floor of ≈ 2·(0.9 − 1/3)·N. Returns the picks.
+fn skewed_selections(selection: Selection, rounds: usize) -> (Vec<Vec<usize>>, FederatedOracle) {
+    let fx = skewed_federation();
+    let sim = simulation(&fx, 2, 20.0, 40.0, config(Noise::DiscreteGaussian, vec![]));
+    let mut oracle = FederatedOracle::new(sim, Rho::new(20.0).unwrap(), ChaCha20Rng::seed_from_u64(8))
+        .unwrap()
+        .with_selection(selection);
+    let parts: Vec<&table::encode::Encoded> = fx.parts.iter().collect();
+    let union = |attrs: &[usize]| -> Vec<f64> { plain_sum(&parts, attrs).iter().map(|&v| v as f64).collect() };
+    let n: f64 = union(&[0]).iter().sum();
+    for attrs in [vec![0], vec![1], vec![2], vec![0, 1]] {
+        oracle.measure(&attrs, Rho::new(0.5).unwrap(), "measurement").unwrap();
+    }
+    let independent =
+        |x: &[f64], y: &[f64]| -> Vec<f64> { x.iter().flat_map(|&p| y.iter().map(move |&q| p * q / n)).collect() };
+    let (k, a, b) = (union(&[0]), union(&[1]), union(&[2]));
+    let cliques = [vec![0], vec![1], vec![2], vec![0, 1], vec![0, 2], vec![1, 2]];
+    let models = [
+        k.clone(),
+        a.clone(),
+        b.clone(),
+        union(&[0, 1]),
+        independent(&k, &b),
+        independent(&a, &b),
+    ];
+    let candidates: Vec<Candidate<'_>> = cliques
+        .iter()
+        .zip(&models)
+        .map(|(attrs, model)| Candidate {
+            attrs,
+            model,
+            weight: 1.0,
+            penalty: 0.0,
+        })
+        .collect();
+    let mut picks = Vec::new();
+    for _ in 0..rounds {
+        let pick = oracle
+            .select(&candidates, Epsilon::new(1.0).unwrap(), "selection")
+            .unwrap();
+        picks.push(cliques[pick].clone());
+    }
+    (picks, oracle)
+}
+
+#[test]
+fn the_floor_correction_stops_reselecting_a_heterogeneous_measured_clique() {
+    let rounds = 8;
+    let (summed, _) = skewed_selections(Selection::SummedLocalScores { resolution: 4 }, rounds);
+    // Summed local scores: every pick contains the skewed attribute K, whose cliques the model
+    // already matches on the union; A×B, the only large union error, is never chosen.
+    assert!(summed.iter().all(|c| c.contains(&0)), "{summed:?}");
+    assert!(!summed.contains(&vec![1, 2]), "{summed:?}");
+
+    let (corrected, oracle) = skewed_selections(Selection::FloorCorrectedScores { resolution: 4 }, rounds);
+    // The first round has no post-measurement release of K's cliques yet (K's own floor is
+    // unknown), so it may still pick K; from then on A×B wins every round and no clique that
+    // has been measured is selected again.
+    assert!(corrected[1..].iter().all(|c| c == &vec![1, 2]), "{corrected:?}");
+    // Same request, same charge: the correction is post-processing.
+    check_ledgers(oracle.simulation());
+    let (_, plain) = skewed_selections(Selection::SummedLocalScores { resolution: 4 }, rounds);
+    for (a, b) in oracle.simulation().sites().iter().zip(plain.simulation().sites()) {
+        assert_eq!(
+            a.ledger().committed(DATASET),
+            b.ledger().committed(DATASET),
+            "{}",
+            a.id()
+        );
+    }
+    assert_eq!(oracle.accountant().spent(), plain.accountant().spent());
 }
