@@ -396,6 +396,12 @@ fn bad_requests_get_problem_responses_and_the_hub_keeps_serving() {
     assert_eq!(s, 400);
     assert!(d.contains("epsilon must be positive"), "{d}");
     bad["epsilon"] = serde_json::json!(1.0);
+    bad["columns"] = serde_json::json!(["SEX", "BLOOD GROUP"]);
+    let (s, d) =
+        status_and_problem(rt.block_on(async { user.post(format!("{base}/v1/jobs")).json(&bad).send().await }));
+    assert_eq!(s, 400);
+    assert!(d.contains("BLOOD GROUP") && d.contains("not a modelled column"), "{d}");
+    bad["columns"] = serde_json::json!([]);
     bad["colour"] = serde_json::json!("red");
     let (s, d) =
         status_and_problem(rt.block_on(async { user.post(format!("{base}/v1/jobs")).json(&bad).send().await }));

@@ -364,6 +364,11 @@ fn check_request(shared: &Shared, r: &JobRequest) -> Result<(), Problem> {
             r.rows
         )));
     }
+    let text = std::fs::read_to_string(&dataset.dictionary)
+        .map_err(|e| Problem::internal("dictionary", &format!("{}: {e}", dataset.dictionary.display())))?;
+    let dictionary = table::Dictionary::from_toml(&text, &dataset.dictionary.display().to_string())
+        .map_err(|e| Problem::internal("dictionary", &e))?;
+    job_domain(&dictionary, &r.columns).map_err(|e| Problem::bad_request(format!("columns: {e:#}")))?;
     if r.min_sites < 2 || r.min_sites as usize > dataset.sites.len() {
         return Err(Problem::bad_request(format!(
             "min_sites must be in 2..={} (the dataset's sites), got {}",
@@ -384,7 +389,9 @@ async fn submit(
         .map_err(|e| Problem::bad_request(format!("job request, line {} column {}: {e}", e.line(), e.column())))?;
     check_request(&shared, &request)?;
     let secrets = new_secrets();
-    let id = format!("job-{}", hex_prefix(&secrets.seed[..6]));
+    // The id is public (sites and logs see it): its own random bytes, nothing of the secrets.
+    let id_bytes: [u8; 6] = rand::RngExt::random(&mut rand::rng());
+    let id = format!("job-{}", hex_prefix(&id_bytes));
     shared
         .store
         .insert_job(&id, &identity.name, &request, &secrets)
