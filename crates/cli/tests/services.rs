@@ -433,5 +433,37 @@ fn bad_requests_get_problem_responses_and_the_hub_keeps_serving() {
         .id;
     let done = poll(&rt, &layout, &id, |s| s.state.is_final());
     assert_eq!(done.state, JobState::Succeeded, "{done:?}");
+    // At the aggregator: site-1 uploading a share in site-2's name is recorded as rejected (the
+    // sender is the certificate's site, not the message's), and a user may not upload at all.
+    let aggregator = format!(
+        "https://{}",
+        std::fs::read_to_string(layout.root.join("run/aggregator.addr"))
+            .unwrap()
+            .trim()
+    );
+    let site_to_aggregator = server::tls::client_for(&creds("site-1"), &[server::pki::Role::Aggregator]).unwrap();
+    let forged = federation::msg::Message::Upload(federation::msg::Upload {
+        job_id: federation::JobId(id.clone()),
+        round: federation::Round(1),
+        site: federation::SiteId("site-2".into()),
+        share: "00".into(),
+    });
+    let body = federation::msg::encode(&forged).unwrap();
+    let url = format!("{aggregator}/v1/jobs/{id}/uploads");
+    let response = rt
+        .block_on(async { site_to_aggregator.post(&url).body(body.clone()).send().await })
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 202);
+    let user_to_aggregator = server::tls::client_for(&creds("researcher"), &[server::pki::Role::Aggregator]).unwrap();
+    let (s, _) = status_and_problem(rt.block_on(async { user_to_aggregator.post(&url).body(body).send().await }));
+    assert_eq!(s, 403);
     fleet.stop();
+    let entries = audit_entries(&layout, "aggregator");
+    let rejected = events(&entries, "upload rejected");
+    assert!(
+        rejected.iter().any(
+            |e| e["detail"]["site"] == "site-1" && e["detail"]["reason"].as_str().unwrap().contains("another site")
+        ),
+        "{rejected:?}"
+    );
 }
