@@ -121,7 +121,11 @@ struct Evidence {
 }
 
 impl Evidence {
+    /// Adds one release; one without a positive finite variance (none is built so) adds nothing.
     fn with(self, value: f64, variance: f64) -> Evidence {
+        if !(variance.is_finite() && variance > 0.0 && value.is_finite()) {
+            return self;
+        }
         Evidence {
             weighted: self.weighted + value / variance,
             precision: self.precision + 1.0 / variance,
