@@ -40,6 +40,9 @@ pub enum FederatedMethod {
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum SelectionArg {
+    /// Summed local scores, minus each candidate's estimated between-site heterogeneity floor
+    /// (post-processing of earlier releases; see docs/federation.md §5a).
+    FloorCorrected,
     /// Secure sum of the sites' quantised local scores, with aggregator noise.
     SummedScores,
     /// The candidates' marginals measured together, then scored.
@@ -80,7 +83,7 @@ pub struct FederateArgs {
     #[arg(long = "fault", value_name = "SPEC")]
     pub faults: Vec<String>,
     /// How candidate marginals are selected without revealing the union's exact scores.
-    #[arg(long, value_enum, default_value = "summed-scores")]
+    #[arg(long, value_enum, default_value = "floor-corrected")]
     pub selection: SelectionArg,
     /// Fewest sites a round may release over (the sites' policies and the helper require it too).
     #[arg(long, default_value_t = 2)]
@@ -436,6 +439,7 @@ pub fn run(a: FederateArgs) -> Result<Outcome> {
     };
     let sim = Simulation::new(announcement, domain.sizes(), sites, config)?.with_aggregator_faults(aggregator_faults);
     let selection = match a.selection {
+        SelectionArg::FloorCorrected => Selection::FloorCorrectedScores { resolution: 4 },
         SelectionArg::SummedScores => Selection::SummedLocalScores { resolution: 4 },
         SelectionArg::NoisyMarginals => Selection::NoisyMarginals,
         SelectionArg::LocalVotes => Selection::LocalVotes { resolution: 64 },

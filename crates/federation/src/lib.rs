@@ -18,10 +18,11 @@
 //!   the aggregators sum the valid shares and **each** adds discrete Gaussian noise meeting the
 //!   request's ρ on its own; the hub unshards. Central semantics on the union of the data, with
 //!   variance 2σ² instead of σ² (the cost of trusting neither aggregator with the exact sum).
-//! - *select*: the union's exact scores cannot be revealed, so one of three sound variants
-//!   ([`Selection`]): secure sum of the sites' quantised local scores with aggregator noise
-//!   (default), the candidates' marginals measured together then scored, or one
-//!   exponential-mechanism vote per site, secure-summed. Each charges ε²/8 at every site.
+//! - *select*: the union's exact scores cannot be revealed, so one of the sound variants of
+//!   [`Selection`]: secure sum of the sites' quantised local scores with aggregator noise, by
+//!   default minus each candidate's between-site heterogeneity floor estimated from earlier
+//!   releases (post-processing); the candidates' marginals measured together then scored; or
+//!   one exponential-mechanism vote per site, secure-summed. Each charges ε²/8 at every site.
 //!
 //! Architecture invariant: *a site sends nothing derived from its data except secret shares
 //! (and its declared record count).* Every site recomputes the ρ of every request from the
