@@ -286,7 +286,7 @@ fn a_hub_killed_mid_job_resumes_it_without_charging_anyone_twice() {
     let job_rho = dp::rho_from_eps_delta(dp::Epsilon::new(1.0).unwrap(), dp::Delta::new(1e-9).unwrap())
         .unwrap()
         .get();
-    for t in check_ledgers(&layout) {
+    for t in check_ledgers(layout) {
         assert!(t <= job_rho * (1.0 + 1e-9), "{t} > {job_rho}");
     }
 }

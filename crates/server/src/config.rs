@@ -373,6 +373,14 @@ pub fn write_address(file: &Path, addr: SocketAddr) -> Result<()> {
     std::fs::rename(&tmp, file).with_context(|| format!("cannot write {}", file.display()))
 }
 
+/// Creates the directory a file of the configuration goes in (a ledger, a log, a database).
+pub fn ensure_parent(file: &Path) -> Result<()> {
+    match file.parent().filter(|d| !d.as_os_str().is_empty()) {
+        Some(dir) => std::fs::create_dir_all(dir).with_context(|| format!("cannot create directory {}", dir.display())),
+        None => Ok(()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -422,13 +430,5 @@ mod tests {
         .unwrap();
         let err = format!("{:#}", load::<HubConfig>(&path).unwrap_err());
         assert!(err.contains("max_records_per_site"), "{err}");
-    }
-}
-
-/// Creates the directory a file of the configuration goes in (a ledger, a log, a database).
-pub fn ensure_parent(file: &Path) -> Result<()> {
-    match file.parent().filter(|d| !d.as_os_str().is_empty()) {
-        Some(dir) => std::fs::create_dir_all(dir).with_context(|| format!("cannot create directory {}", dir.display())),
-        None => Ok(()),
     }
 }
