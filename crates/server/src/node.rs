@@ -185,7 +185,15 @@ impl Node {
         let inbox: Inbox = crate::api::check(response, "hub").await?.json().await?;
         for (seq, text) in inbox.messages {
             match msg::decode(text.as_bytes()) {
-                Ok(message) => self.handle(message).await?,
+                // A message the site cannot handle is logged and skipped, never retried forever.
+                Ok(message) => {
+                    if let Err(e) = self.handle(message).await {
+                        log::line(
+                            &self.name(),
+                            format!("message {seq} from the hub was not handled: {e:#}"),
+                        );
+                    }
+                }
                 Err(e) => log::line(&self.name(), format!("message {seq} from the hub does not decode: {e}")),
             }
             self.cursor = seq;
