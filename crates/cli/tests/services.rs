@@ -426,6 +426,8 @@ fn bad_requests_get_problem_responses_and_the_hub_keeps_serving() {
     assert_eq!(s, 404);
     let (s, _) = status_and_problem(rt.block_on(async { user.get(format!("{base}/v1/secrets")).send().await }));
     assert_eq!(s, 404);
+    let (s, _) = status_and_problem(rt.block_on(async { user.get(format!("{base}/v1/jobs")).send().await }));
+    assert_eq!(s, 405);
     // Still serving: a job still runs to the end.
     let id = rt
         .block_on(client(&layout).submit(&request(MethodName::Mst)))

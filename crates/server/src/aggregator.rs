@@ -174,6 +174,9 @@ pub async fn run(config: AggregatorConfig, shutdown: impl Future<Output = ()> + 
         .route("/v1/jobs/{id}/instructions", post(instruct))
         .route("/v1/jobs/{id}/uploads", post(upload))
         .fallback(|| async { Problem::not_found("no such route") })
+        .method_not_allowed_fallback(|| async {
+            Problem::new(StatusCode::METHOD_NOT_ALLOWED, "this route does not take that method")
+        })
         .layer(DefaultBodyLimit::max(shared.config.max_body_bytes))
         .with_state(shared.clone());
     if let Some(file) = &shared.config.address_file {
@@ -244,8 +247,9 @@ async fn setup(
     State(shared): State<Arc<Shared>>,
     Extension(identity): Extension<Identity>,
     UrlPath(id): UrlPath<String>,
-    Json(job): Json<HelperJob>,
+    body: axum::body::Bytes,
 ) -> Result<StatusCode, Problem> {
+    let job: HelperJob = crate::api::parse_json(&body, "job set-up")?;
     require_hub(&shared, &identity)?;
     if job.job_id != id {
         return Err(Problem::bad_request(format!(

@@ -210,6 +210,12 @@ impl IntoResponse for Problem {
     }
 }
 
+/// Parses a JSON request body; a malformed one is a 400 naming the line and column.
+pub fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8], what: &str) -> Result<T, Problem> {
+    serde_json::from_slice(body)
+        .map_err(|e| Problem::bad_request(format!("{what}, line {} column {}: {e}", e.line(), e.column())))
+}
+
 /// Turns a rejected response into an error naming the peer's problem detail.
 pub async fn check(response: reqwest::Response, what: &str) -> anyhow::Result<reqwest::Response> {
     let status = response.status();

@@ -212,6 +212,9 @@ fn router(shared: Arc<Shared>) -> Router {
         .route("/v1/jobs/{id}/result", get(result))
         .route("/v1/jobs/{id}/cancel", post(cancel))
         .fallback(|| async { Problem::not_found("no such route") })
+        .method_not_allowed_fallback(|| async {
+            Problem::new(StatusCode::METHOD_NOT_ALLOWED, "this route does not take that method")
+        })
         .layer(DefaultBodyLimit::max(limit))
         .with_state(shared)
 }
@@ -304,8 +307,9 @@ async fn site_send(
 async fn helper_send(
     State(shared): State<Arc<Shared>>,
     Extension(identity): Extension<Identity>,
-    Json(batch): Json<Inbox>,
+    body: axum::body::Bytes,
 ) -> Result<StatusCode, Problem> {
+    let batch: Inbox = crate::api::parse_json(&body, "helper messages")?;
     require(&identity, Role::Aggregator)?;
     if identity.name != shared.config.aggregator.name {
         return Err(Problem::forbidden(format!(
@@ -385,8 +389,7 @@ async fn submit(
     body: axum::body::Bytes,
 ) -> Result<(StatusCode, Json<JobStatus>), Problem> {
     require(&identity, Role::User)?;
-    let request: JobRequest = serde_json::from_slice(&body)
-        .map_err(|e| Problem::bad_request(format!("job request, line {} column {}: {e}", e.line(), e.column())))?;
+    let request: JobRequest = crate::api::parse_json(&body, "job request")?;
     check_request(&shared, &request)?;
     let secrets = new_secrets();
     // The id is public (sites and logs see it): its own random bytes, nothing of the secrets.
