@@ -196,6 +196,7 @@ async fn forward(hub: crate::config::PeerConfig, client: reqwest::Client, mut qu
             batch.push(more);
         }
         let body = Inbox {
+            hub: String::new(),
             messages: batch.into_iter().map(|m| (0, m)).collect(),
         };
         let mut delay = Duration::from_millis(100);
@@ -386,6 +387,7 @@ async fn instruct(
     }
     let outputs = step(&shared, &id, HelperNodeInput::FromHub(message))?;
     Ok(Json(Inbox {
+        hub: String::new(),
         messages: encode_all(&outputs)?.into_iter().map(|m| (0, m)).collect(),
     }))
 }

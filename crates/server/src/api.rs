@@ -130,9 +130,18 @@ impl JobStatus {
     }
 }
 
+/// Lowercase hex of `bytes`.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// Messages waiting for a site, answered to its poll.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Inbox {
+    /// The hub database's instance id: sequence numbers count within one instance. Empty in
+    /// batches that are not polls.
+    #[serde(default)]
+    pub hub: String,
     /// `(sequence number, wire envelope as JSON text)`, in order.
     pub messages: Vec<(u64, String)>,
 }

@@ -45,6 +45,8 @@ struct Node {
     /// Talks to the aggregator only.
     aggregator_client: reqwest::Client,
     cursor_file: PathBuf,
+    /// The hub database instance the cursor counts in.
+    hub_instance: String,
     cursor: u64,
 }
 
@@ -69,20 +71,24 @@ pub fn load_data(dictionary: &Arc<Dictionary>, files: &[PathBuf]) -> Result<Tabl
     Ok(all)
 }
 
-fn read_cursor(path: &Path) -> Result<u64> {
-    match std::fs::read_to_string(path) {
-        Ok(text) => text
-            .trim()
-            .parse()
-            .with_context(|| format!("{}: not a message sequence number: {:?}", path.display(), text.trim())),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(0),
-        Err(e) => Err(e).with_context(|| format!("cannot read {}", path.display())),
-    }
+/// The node's position in the hub's outbox: the hub database's instance id and the last
+/// sequence number handled there (`<instance> <seq>`, or a bare number from older nodes).
+fn read_cursor(path: &Path) -> Result<(String, u64)> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((String::new(), 0)),
+        Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
+    };
+    let (instance, seq) = text.trim().rsplit_once(' ').unwrap_or(("", text.trim()));
+    let seq = seq
+        .parse()
+        .with_context(|| format!("{}: not a message sequence number: {seq:?}", path.display()))?;
+    Ok((instance.to_string(), seq))
 }
 
-fn write_cursor(path: &Path, seq: u64) -> Result<()> {
+fn write_cursor(path: &Path, instance: &str, seq: u64) -> Result<()> {
     let tmp = path.with_extension("cursor.partial");
-    std::fs::write(&tmp, seq.to_string()).with_context(|| format!("cannot write {}", tmp.display()))?;
+    std::fs::write(&tmp, format!("{instance} {seq}")).with_context(|| format!("cannot write {}", tmp.display()))?;
     std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))
 }
 
@@ -127,7 +133,7 @@ pub async fn run(config: NodeConfig, shutdown: impl Future<Output = ()> + Send +
     )?;
     drop(ledger);
     let cursor_file = config.ledger.with_extension("cursor");
-    let cursor = read_cursor(&cursor_file)?;
+    let (hub_instance, cursor) = read_cursor(&cursor_file)?;
     log::line(
         &format!("node {site}"),
         format!("{} records of {}; polling the hub", data.n_rows(), config.dataset.name),
@@ -142,6 +148,7 @@ pub async fn run(config: NodeConfig, shutdown: impl Future<Output = ()> + Send +
         jobs: BTreeMap::new(),
         audit,
         cursor_file,
+        hub_instance,
         cursor,
         config,
     };
@@ -183,6 +190,20 @@ impl Node {
             .await
             .map_err(|e| anyhow::anyhow!("hub unreachable at {base}: {e}"))?;
         let inbox: Inbox = crate::api::check(response, "hub").await?.json().await?;
+        if inbox.hub != self.hub_instance {
+            // Another hub database: its sequence numbers start again.
+            if !self.hub_instance.is_empty() {
+                log::line(
+                    &self.name(),
+                    "the hub's database is new: reading its messages from the start",
+                );
+            }
+            self.hub_instance = inbox.hub.clone();
+            if self.cursor != 0 {
+                self.cursor = 0;
+                return Ok(());
+            }
+        }
         for (seq, text) in inbox.messages {
             match msg::decode(text.as_bytes()) {
                 // A message the site cannot handle is logged and skipped, never retried forever.
@@ -197,7 +218,7 @@ impl Node {
                 Err(e) => log::line(&self.name(), format!("message {seq} from the hub does not decode: {e}")),
             }
             self.cursor = seq;
-            write_cursor(&self.cursor_file, seq)?;
+            write_cursor(&self.cursor_file, &self.hub_instance, seq)?;
         }
         Ok(())
     }
@@ -354,5 +375,24 @@ impl Node {
         if let Err(e) = result {
             log::line(&self.name(), format!("{} to the {target}: {e:#}", kind(&message)));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_cursor_names_the_hub_instance_it_counts_in() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ledger.cursor");
+        assert_eq!(read_cursor(&path).unwrap(), (String::new(), 0));
+        write_cursor(&path, "9f2c", 41).unwrap();
+        assert_eq!(read_cursor(&path).unwrap(), ("9f2c".to_string(), 41));
+        std::fs::write(&path, "17\n").unwrap();
+        assert_eq!(read_cursor(&path).unwrap(), (String::new(), 17));
+        std::fs::write(&path, "9f2c seventeen").unwrap();
+        let err = read_cursor(&path).unwrap_err().to_string();
+        assert!(err.contains("ledger.cursor") && err.contains("seventeen"), "{err}");
     }
 }

@@ -67,6 +67,8 @@ pub(crate) struct Shared {
     pub(crate) audit: Mutex<AuditLog>,
     pub(crate) client: reqwest::Client,
     pub(crate) runtime: tokio::runtime::Handle,
+    /// The database's instance id, sent with every poll answer.
+    pub(crate) instance: String,
     /// The newest outbox sequence number: long-polls wait on it.
     pub(crate) outbox: watch::Sender<u64>,
     current: Mutex<Option<Current>>,
@@ -162,6 +164,7 @@ pub async fn run(config: HubConfig, shutdown: impl Future<Output = ()> + Send + 
     // The hub calls only the aggregator: a server certificate of another role is refused.
     let client = tls::client_for(&creds, &[Role::Aggregator])?;
     let (outbox, _) = watch::channel(store.last_seq()?);
+    let instance = store.instance()?;
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
@@ -171,6 +174,7 @@ pub async fn run(config: HubConfig, shutdown: impl Future<Output = ()> + Send + 
         audit: Mutex::new(audit),
         client,
         runtime: tokio::runtime::Handle::current(),
+        instance,
         outbox,
         current: Mutex::new(None),
         wake: Mutex::new(None),
@@ -255,11 +259,19 @@ async fn site_poll(
             .inbox(&identity.name, q.after, 64)
             .map_err(|e| Problem::internal("site poll", &e))?;
         if !messages.is_empty() {
-            return Ok(Json(Inbox { messages }));
+            return Ok(Json(Inbox {
+                hub: shared.instance.clone(),
+                messages,
+            }));
         }
         match tokio::time::timeout_at(deadline, changes.changed()).await {
             Ok(Ok(())) => continue,
-            _ => return Ok(Json(Inbox { messages: Vec::new() })),
+            _ => {
+                return Ok(Json(Inbox {
+                    hub: shared.instance.clone(),
+                    messages: Vec::new(),
+                }));
+            }
         }
     }
 }

@@ -230,6 +230,8 @@ pub(crate) trait Backend: Send + Sync {
     fn inbox(&self, site: &str, after: i64, limit: i64) -> Result<Vec<(i64, String)>>;
     /// The largest sequence number in the outbox.
     fn last_seq(&self) -> Result<Option<i64>>;
+    /// The database's instance id, set to `fresh` the first time.
+    fn instance(&self, fresh: &str) -> Result<String>;
 }
 
 /// The error of a second, different release of a round.
@@ -411,6 +413,13 @@ impl Store {
                 Ok((seq, body))
             })
             .collect()
+    }
+
+    /// A random id of this database, made once: message sequence numbers are only meaningful
+    /// within one instance, so a node seeing another id starts its cursor again from 0.
+    pub fn instance(&self) -> Result<String> {
+        let fresh: [u8; 16] = rand::RngExt::random(&mut rand::rng());
+        self.backend.instance(&crate::api::hex(&fresh))
     }
 
     /// The newest sequence number in the outbox.

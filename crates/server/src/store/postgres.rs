@@ -637,6 +637,23 @@ impl Backend for PostgresStore {
             })
         })
     }
+
+    fn instance(&self, fresh: &str) -> Result<String> {
+        let fresh = fresh.to_string();
+        self.call("read the hub's instance id".into(), move |c| {
+            Box::pin(async move {
+                c.execute(
+                    "INSERT INTO meta (key, value) VALUES ('instance', $1) ON CONFLICT (key) DO NOTHING",
+                    &[&fresh],
+                )
+                .await?;
+                let row = c
+                    .query_one("SELECT value FROM meta WHERE key = 'instance'", &[])
+                    .await?;
+                Ok(row.try_get(0)?)
+            })
+        })
+    }
 }
 
 #[cfg(test)]

@@ -276,4 +276,13 @@ impl Backend for SqliteStore {
             .conn()?
             .query_row("SELECT MAX(seq) FROM outbox", [], |r| r.get(0))?)
     }
+
+    fn instance(&self, fresh: &str) -> Result<String> {
+        let conn = self.conn()?;
+        conn.execute(
+            "INSERT INTO meta (key, value) VALUES ('instance', ?1) ON CONFLICT (key) DO NOTHING",
+            [fresh],
+        )?;
+        Ok(conn.query_row("SELECT value FROM meta WHERE key = 'instance'", [], |r| r.get(0))?)
+    }
 }
