@@ -380,6 +380,12 @@ fn refuses_another_format_version(f: &Fixture) {
     );
 }
 
+fn the_instance_id_is_made_once_and_kept(f: &Fixture) {
+    let first = f.open().instance().unwrap();
+    assert_eq!(first.len(), 32, "{first}");
+    assert_eq!(f.open().instance().unwrap(), first);
+}
+
 macro_rules! on_both_back_ends {
     ($($test:ident),* $(,)?) => {
         mod sqlite {
@@ -410,6 +416,7 @@ on_both_back_ends!(
     one_store_serves_many_threads,
     works_from_inside_a_tokio_runtime,
     refuses_another_format_version,
+    the_instance_id_is_made_once_and_kept,
 );
 
 #[test]
