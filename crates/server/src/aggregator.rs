@@ -55,6 +55,43 @@ fn job_file(state: &std::path::Path, id: &str) -> std::path::PathBuf {
     state.join(format!("{id}.json"))
 }
 
+/// A job id as the hub makes them: letters, digits, '-' and '_', at most 64 — never a path.
+/// Every route checks it before it names a file or a job (a hub sending `.%2Fjob-x` must not
+/// reach another job's state file).
+fn check_job_id(id: &str) -> Result<(), Problem> {
+    let ok =
+        !id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if ok {
+        Ok(())
+    } else {
+        Err(Problem::bad_request("a job id is 1 to 64 letters, digits, '-' or '_'"))
+    }
+}
+
+/// The job a message names (uploads and instructions), which must be the route's.
+fn message_job(message: &Message) -> Option<&str> {
+    match message {
+        Message::Upload(u) => Some(&u.job_id.0),
+        Message::ToHelper(HelperInstruction::Open { request, .. }) => Some(&request.job_id.0),
+        Message::ToHelper(
+            HelperInstruction::Leader { job_id, .. }
+            | HelperInstruction::Collect { job_id, .. }
+            | HelperInstruction::Abort { job_id, .. },
+        ) => Some(&job_id.0),
+        _ => None,
+    }
+}
+
+fn check_message_job(id: &str, message: &Message) -> Result<(), Problem> {
+    match message_job(message) {
+        Some(named) if named == id => Ok(()),
+        Some(named) => Err(Problem::bad_request(format!(
+            "the message is about job {named}, the route about job {id}"
+        ))),
+        None => Err(Problem::bad_request(format!("unexpected {}", kind(message)))),
+    }
+}
+
 /// Writes a job's state atomically, readable by the aggregator's user only (it holds the key).
 fn persist(state: &std::path::Path, id: &str, job: &Job) -> Result<()> {
     let stored = StoredJob {
@@ -75,7 +112,12 @@ fn persist(state: &std::path::Path, id: &str, job: &Job) -> Result<()> {
         file.write_all(serde_json::to_string(&stored)?.as_bytes())?;
         file.sync_all()?;
     }
-    std::fs::rename(&tmp, &path).with_context(|| format!("cannot write {}", path.display()))
+    std::fs::rename(&tmp, &path).with_context(|| format!("cannot write {}", path.display()))?;
+    // The rename is durable only once the directory is: a power loss must not bring back a
+    // state without a share that already left.
+    std::fs::File::open(state)
+        .and_then(|d| d.sync_all())
+        .with_context(|| format!("cannot sync {}", state.display()))
 }
 
 /// Jobs kept by an earlier run of the aggregator.
@@ -90,6 +132,13 @@ fn restore_jobs(state: &std::path::Path, min_sites: u32) -> Result<BTreeMap<Stri
         let Some(id) = path.file_stem().map(|s| s.to_string_lossy().into_owned()) else {
             continue;
         };
+        if check_job_id(&id).is_err() {
+            log::line(
+                "aggregator",
+                format!("ignoring {}: not a job's state file", path.display()),
+            );
+            continue;
+        }
         let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
         let stored: StoredJob =
             serde_json::from_str(&text).with_context(|| format!("{}: not a stored aggregator job", path.display()))?;
@@ -214,6 +263,14 @@ async fn forward(hub: crate::config::PeerConfig, client: reqwest::Client, mut qu
             .await;
             match sent {
                 Ok(()) => break,
+                // The hub understood and refused (a 4xx): sending the same bytes again cannot help.
+                Err(e) if e.downcast_ref::<crate::api::Refused>().is_some_and(|r| r.is_final()) => {
+                    log::line(
+                        "aggregator",
+                        format!("the hub refused {} replies: {e:#}", body.messages.len()),
+                    );
+                    break;
+                }
                 Err(e) if attempt == 8 => {
                     log::line(
                         "aggregator",
@@ -252,6 +309,7 @@ async fn setup(
 ) -> Result<StatusCode, Problem> {
     let job: HelperJob = crate::api::parse_json(&body, "job set-up")?;
     require_hub(&shared, &identity)?;
+    check_job_id(&id)?;
     if job.job_id != id {
         return Err(Problem::bad_request(format!(
             "the body names job {}, the path {id}",
@@ -299,10 +357,7 @@ async fn setup(
 /// Runs `input` through the job's helper state machine (CPU-bound Prio3 work off the reactor)
 /// and audits what the round produced.
 fn step(shared: &Shared, id: &str, input: HelperNodeInput) -> Result<Vec<Message>, Problem> {
-    let mut jobs = shared
-        .jobs
-        .lock()
-        .map_err(|_| Problem::internal("jobs", &"poisoned lock"))?;
+    let mut jobs = shared.jobs.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     let job = jobs
         .get_mut(id)
         .ok_or_else(|| Problem::not_found(format!("job {id} is not set up at this aggregator")))?;
@@ -315,8 +370,21 @@ fn step(shared: &Shared, id: &str, input: HelperNodeInput) -> Result<Vec<Message
         }
         _ => None,
     };
-    let outputs = tokio::task::block_in_place(|| job.node.handle(input))
-        .map_err(|e| Problem::conflict(format!("{what} refused: {e}")))?;
+    let handled = tokio::task::block_in_place(|| {
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job.node.handle(input)))
+    });
+    let outputs = match handled {
+        Ok(result) => result.map_err(|e| Problem::conflict(format!("{what} refused: {e}")))?,
+        Err(_) => {
+            // The job's state may be half-updated: drop it from memory (its state file keeps
+            // every release), so the job cannot continue but no other job is affected.
+            jobs.remove(id);
+            return Err(Problem::internal(
+                "helper state machine",
+                &format!("panic handling a {what}"),
+            ));
+        }
+    };
     // The helper's state is durable before anything it released leaves this process.
     let releases = outputs
         .iter()
@@ -378,7 +446,9 @@ async fn instruct(
     body: axum::body::Bytes,
 ) -> Result<Json<Inbox>, Problem> {
     require_hub(&shared, &identity)?;
+    check_job_id(&id)?;
     let message = msg::decode(&body).map_err(|e| Problem::bad_request(e.to_string()))?;
+    check_message_job(&id, &message)?;
     if !matches!(message, Message::ToHelper(_)) {
         return Err(Problem::bad_request(format!(
             "expected a helper instruction, got {}",
@@ -403,7 +473,9 @@ async fn upload(
             "only sites upload shares; the client is {identity}"
         )));
     }
+    check_job_id(&id)?;
     let message = msg::decode(&body).map_err(|e| Problem::bad_request(e.to_string()))?;
+    check_message_job(&id, &message)?;
     if !matches!(message, Message::Upload(_)) {
         return Err(Problem::bad_request(format!(
             "expected an upload, got {}",

@@ -225,7 +225,26 @@ pub fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8], what: &str) -> Re
         .map_err(|e| Problem::bad_request(format!("{what}, line {} column {}: {e}", e.line(), e.column())))
 }
 
-/// Turns a rejected response into an error naming the peer's problem detail.
+/// A peer's refusal: the HTTP status and the detail of its problem response.
+#[derive(Debug, thiserror::Error)]
+#[error("{what}: {status}: {detail}")]
+pub struct Refused {
+    /// What was asked.
+    pub what: String,
+    /// The HTTP status, e.g. `409 Conflict`.
+    pub status: reqwest::StatusCode,
+    /// The problem's detail (or the start of the body).
+    pub detail: String,
+}
+
+impl Refused {
+    /// Whether the peer judged the request itself wrong (4xx): sending it again cannot help.
+    pub fn is_final(&self) -> bool {
+        self.status.is_client_error()
+    }
+}
+
+/// Turns a rejected response into a [`Refused`] error naming the peer's problem detail.
 pub async fn check(response: reqwest::Response, what: &str) -> anyhow::Result<reqwest::Response> {
     let status = response.status();
     if status.is_success() {
@@ -235,5 +254,10 @@ pub async fn check(response: reqwest::Response, what: &str) -> anyhow::Result<re
     let detail = serde_json::from_str::<Problem>(&body)
         .map(|p| p.detail)
         .unwrap_or_else(|_| body.chars().take(200).collect());
-    anyhow::bail!("{what}: {status}: {detail}")
+    Err(Refused {
+        what: what.to_string(),
+        status,
+        detail,
+    }
+    .into())
 }

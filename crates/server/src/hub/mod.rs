@@ -80,10 +80,7 @@ impl Shared {
     /// Appends to the hub's audit log; a failure to audit is logged loudly (the caller decides
     /// whether to go on).
     pub(crate) fn audit(&self, event: &str, detail: serde_json::Value) -> Result<()> {
-        let mut log = self
-            .audit
-            .lock()
-            .map_err(|_| anyhow::anyhow!("the audit log was poisoned by a panic"))?;
+        let mut log = self.audit.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         log.append(event, detail).context("cannot write the hub's audit log")
     }
 
@@ -329,18 +326,27 @@ async fn helper_send(
             identity.name
         )));
     }
+    // Each reply is delivered on its own: a late reply for a job that ended (cancelled, failed)
+    // is logged and skipped, so it can never hold back the replies of the job that runs now.
+    let mut messages = Vec::with_capacity(batch.messages.len());
     for (_, text) in batch.messages {
         let message = msg::decode(text.as_bytes()).map_err(|e| Problem::bad_request(e.to_string()))?;
+        if !matches!(message, Message::FromHelper(_)) {
+            return Err(Problem::bad_request(format!(
+                "the helper may send helper replies, not {}",
+                kind(&message)
+            )));
+        }
+        messages.push(message);
+    }
+    for message in messages {
         let job = match &message {
             Message::FromHelper(reply) => runner::reply_job(reply).to_string(),
-            other => {
-                return Err(Problem::bad_request(format!(
-                    "the helper may send helper replies, not {}",
-                    kind(other)
-                )));
-            }
+            _ => continue,
         };
-        shared.deliver(&job, Event::FromHelper(message))?;
+        if let Err(p) = shared.deliver(&job, Event::FromHelper(message)) {
+            log::line("hub", format!("a helper reply was not needed: {}", p.detail));
+        }
     }
     Ok(StatusCode::ACCEPTED)
 }
@@ -523,7 +529,20 @@ fn worker(shared: Arc<Shared>, wake: mpsc::Receiver<()>) {
                         events: tx,
                     });
                 }
-                runner::run(&shared, &job, &rx);
+                let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| runner::run(&shared, &job, &rx)));
+                if ran.is_err() {
+                    // A bug must not leave the job running forever nor stop the queue.
+                    log::line("hub", format!("job {job}: internal error (panic); the job is failed"));
+                    if let Ok(true) = shared
+                        .store
+                        .transition(&job, JobState::Failed, Some("internal error at the hub"))
+                    {
+                        let _ = shared.audit(
+                            "job failed",
+                            serde_json::json!({ "job": job, "reason": "internal error" }),
+                        );
+                    }
+                }
                 if let Ok(mut c) = shared.current.lock() {
                     c.take();
                 }

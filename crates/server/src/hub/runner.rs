@@ -27,7 +27,7 @@ use super::{Event, Shared, kind};
 use crate::api::{HelperJob, Inbox, JobRequest, JobState};
 use crate::config::DatasetConfig;
 use dp::{Delta, Epsilon, Rational};
-use federation::msg::{self, HelperReply, JobAnnouncement, Message, Purpose};
+use federation::msg::{self, HelperInstruction, HelperReply, JobAnnouncement, Message, Purpose};
 use federation::{
     FederatedOracle, FederationError, Hub, HubCheckpoint, HubInput, HubOutput, JobId, Noise, Round, RoundDriver,
     RoundRelease, RoundSpec, SiteId,
@@ -381,38 +381,46 @@ impl<'a> NetDriver<'a> {
     /// site's bad message never ends the job.
     fn on_site_message(&mut self, site: SiteId, message: Message) -> Result<(), End> {
         let what = kind(&message);
-        match &message {
-            Message::Acceptance(_) => {
-                self.answered.insert(site.clone());
-                self.audit("site accepted", json!({ "job": self.job, "site": site.0 }))?;
-            }
-            Message::Upload(_) => {
-                self.uploaded.insert(site.clone());
-            }
-            Message::Refusal(r) => {
-                self.answered.insert(site.clone());
-                self.audit(
-                    "site refused",
-                    json!({ "job": self.job, "site": site.0, "round": r.round.map(|r| r.0),
-                            "reason": format!("{:?}", r.reason), "detail": r.detail }),
-                )?;
-            }
-            _ => {}
-        }
-        match self.hub.handle(HubInput::FromSite {
+        let invited = self.hub.announcement().sites.contains(&site);
+        let rejected_before = self.hub.rejected().len();
+        let refusal = match &message {
+            Message::Refusal(r) => Some((r.round.map(|r| r.0), format!("{:?}", r.reason), r.detail.clone())),
+            _ => None,
+        };
+        let outputs = match self.hub.handle(HubInput::FromSite {
             site: site.clone(),
             message,
         }) {
-            Ok(outputs) => self.route(outputs),
+            Ok(outputs) => outputs,
             Err(e) => {
                 crate::log::line("hub", format!("job {}: {what} from {site} rejected: {e}", self.job));
                 self.audit(
                     "message rejected",
                     json!({ "job": self.job, "site": site.0, "kind": what, "reason": e.to_string() }),
                 )?;
-                Ok(())
+                return Ok(());
             }
+        };
+        // Recorded only once the state machine took the message: an uninvited site's acceptance
+        // or a rejected upload changes nothing, and is not audited as if it had.
+        match (what, refusal) {
+            ("acceptance", _) if self.hub.active_sites().contains(&site) => {
+                self.answered.insert(site.clone());
+                self.audit("site accepted", json!({ "job": self.job, "site": site.0 }))?;
+            }
+            ("upload", _) if self.hub.rejected().len() == rejected_before => {
+                self.uploaded.insert(site.clone());
+            }
+            (_, Some((round, reason, detail))) if invited => {
+                self.answered.insert(site.clone());
+                self.audit(
+                    "site refused",
+                    json!({ "job": self.job, "site": site.0, "round": round, "reason": reason, "detail": detail }),
+                )?;
+            }
+            _ => {}
         }
+        self.route(outputs)
     }
 
     /// Carries out the hub's outputs; helper calls are synchronous and their replies are fed
@@ -423,6 +431,16 @@ impl<'a> NetDriver<'a> {
             match output {
                 HubOutput::ToSite(site, message) => self.shared.send_to_site(&site, &self.job, &message)?,
                 HubOutput::ToHelper(message) => {
+                    // Asking for the helper's share releases the round: not for a cancelled job.
+                    if matches!(message, Message::ToHelper(HelperInstruction::Collect { .. }))
+                        && self
+                            .shared
+                            .store
+                            .status(&self.job)?
+                            .is_some_and(|s| s.state == JobState::Cancelled)
+                    {
+                        return Err(End::Cancelled);
+                    }
                     for reply in self.call_helper(&message)? {
                         queue.extend(self.hub.handle(HubInput::FromHelper(reply)).map_err(fed)?);
                     }
@@ -483,6 +501,7 @@ impl<'a> NetDriver<'a> {
     fn live_round(&mut self, spec: RoundSpec) -> Result<RoundRelease, End> {
         let what = spec.what.clone();
         let purpose = spec.purpose;
+        let key = round_key(&spec)?;
         self.outcome = None;
         self.uploaded.clear();
         let number = self.hub.next_round().0;
@@ -508,6 +527,26 @@ impl<'a> NetDriver<'a> {
         // No checkpoint here: round numbers and requests are deterministic, so a hub restarted
         // from the checkpoint of the last release re-opens this round with the same number and
         // the identical request.
+        let result = self.complete_round(number, outputs, &key);
+        if result.is_err() {
+            // The helper keeps nothing open for a round that ends here (best effort: a helper
+            // that is gone has nothing open either).
+            let abort = Message::ToHelper(HelperInstruction::Abort {
+                job_id: JobId(self.job.clone()),
+                round: Round(number),
+            });
+            if let Err(End::Failed(e)) = self.call_helper(&abort) {
+                crate::log::line(
+                    "hub",
+                    format!("job {}: aborting round {number} at the helper: {e}", self.job),
+                );
+            }
+        }
+        result
+    }
+
+    /// Drives an opened round to its release or failure, and stores a release.
+    fn complete_round(&mut self, number: u32, outputs: Vec<HubOutput>, key: &str) -> Result<RoundRelease, End> {
         self.route(outputs)?;
         let deadline = Instant::now() + Duration::from_secs(self.shared.config.limits.round_secs);
         if !self.pump(deadline, |d| d.outcome.is_some())? {
@@ -540,7 +579,7 @@ impl<'a> NetDriver<'a> {
             Some(Ok(release)) => {
                 let stored = crate::store::StoredRelease {
                     round: release.round.0,
-                    purpose: serde_json::to_string(&release.purpose).map_err(anyhow::Error::from)?,
+                    purpose: key.to_string(),
                     values: release.values.clone(),
                     sigma2: (release.sigma2.num(), release.sigma2.den()),
                     contributors: release.contributors.iter().map(|s| s.0.clone()).collect(),
@@ -626,18 +665,49 @@ impl RoundDriver for NetDriver<'_> {
     }
 }
 
-/// A stored release served again after a restart; it must be the round the synthesizer asks for.
+/// What a stored release answers: the round's purpose and a SHA-256 of its whole request (the
+/// synthesizer's spec), so that a resumed job is served a stored release only for the very
+/// request it was released for.
+#[derive(serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RoundKey {
+    purpose: Purpose,
+    spec_sha256: String,
+}
+
+fn spec_digest(spec: &RoundSpec) -> String {
+    use sha2::Digest;
+    // The spec's Debug text covers every field; a hub of another version that writes it
+    // differently cannot resume the job (a safe failure), never serve a wrong release.
+    msg::to_hex(&sha2::Sha256::digest(format!("{spec:?}").as_bytes()))
+}
+
+fn round_key(spec: &RoundSpec) -> Result<String, End> {
+    Ok(serde_json::to_string(&RoundKey {
+        purpose: spec.purpose,
+        spec_sha256: spec_digest(spec),
+    })
+    .map_err(anyhow::Error::from)?)
+}
+
+/// A stored release served again after a restart; it must answer the very request the
+/// synthesizer makes now.
 fn served(stored: &crate::store::StoredRelease, spec: &RoundSpec) -> Result<RoundRelease, End> {
-    let purpose: Purpose = serde_json::from_str(&stored.purpose).map_err(anyhow::Error::from)?;
-    if purpose != spec.purpose {
+    let key: RoundKey = serde_json::from_str(&stored.purpose).map_err(|e| {
+        End::Failed(format!(
+            "restart: stored round {} has no request digest ({e}); the job cannot resume",
+            stored.round
+        ))
+    })?;
+    if key.purpose != spec.purpose || key.spec_sha256 != spec_digest(spec) {
         return Err(End::Failed(format!(
-            "restart: stored round {} is a {purpose:?}, the synthesizer asks for a {:?} ({}); the job cannot resume",
-            stored.round, spec.purpose, spec.what
+            "restart: stored round {} answered another request than the synthesizer's ({}); the job cannot resume",
+            stored.round, spec.what
         )));
     }
     Ok(RoundRelease {
         round: Round(stored.round),
-        purpose,
+        purpose: key.purpose,
         values: stored.values.clone(),
         sigma2: Rational::new(stored.sigma2.0, stored.sigma2.1).map_err(|e| End::Failed(e.to_string()))?,
         contributors: stored.contributors.iter().map(|s| SiteId(s.clone())).collect(),
