@@ -45,6 +45,11 @@ struct Node {
     /// Talks to the aggregator only.
     aggregator_client: reqwest::Client,
     cursor_file: PathBuf,
+    /// Set when the audit log could not be written: the node sends nothing more and stops,
+    /// since what it would do could no longer be accounted for.
+    audit_broken: bool,
+    /// Jobs in the order they were announced (for eviction).
+    order: std::collections::VecDeque<JobId>,
     /// The hub database instance the cursor counts in.
     hub_instance: String,
     cursor: u64,
@@ -148,6 +153,8 @@ pub async fn run(config: NodeConfig, shutdown: impl Future<Output = ()> + Send +
         jobs: BTreeMap::new(),
         audit,
         cursor_file,
+        audit_broken: false,
+        order: std::collections::VecDeque::new(),
         hub_instance,
         cursor,
         config,
@@ -161,14 +168,42 @@ pub async fn run(config: NodeConfig, shutdown: impl Future<Output = ()> + Send +
     }
 }
 
+/// At most this many jobs are kept in memory; the oldest is forgotten first (its later
+/// requests are refused as `unknown job`, which charges nothing).
+const MAX_JOBS: usize = 16;
+
 impl Node {
     fn name(&self) -> String {
         format!("node {}", self.site)
     }
 
+    /// Appends to the site's audit log; a failure marks the log broken (the node then stops).
+    fn record(&mut self, event: &str, detail: serde_json::Value) -> bool {
+        if self.audit_broken {
+            return false;
+        }
+        match self.audit.append(event, detail) {
+            Ok(()) => true,
+            Err(e) => {
+                log::line(
+                    &self.name(),
+                    format!("cannot write the audit log: {e:#}; sending nothing more"),
+                );
+                self.audit_broken = true;
+                false
+            }
+        }
+    }
+
     async fn poll_forever(&mut self) -> Result<()> {
         let mut backoff = Duration::from_secs(self.config.backoff_secs.max(1));
         loop {
+            if self.audit_broken {
+                anyhow::bail!(
+                    "the audit log {} cannot be written: the node stopped",
+                    self.config.audit_log.display()
+                );
+            }
             match self.poll_once().await {
                 Ok(()) => backoff = Duration::from_secs(self.config.backoff_secs.max(1)),
                 Err(e) => {
@@ -260,6 +295,12 @@ impl Node {
                 ChaCha20Rng::from_rng(&mut rand::rng()),
             );
             self.jobs.insert(job.clone(), node);
+            self.order.push_back(job.clone());
+            while self.order.len() > MAX_JOBS {
+                if let Some(old) = self.order.pop_front() {
+                    self.jobs.remove(&old);
+                }
+            }
         }
         Ok(self.jobs.get_mut(job))
     }
@@ -283,14 +324,14 @@ impl Node {
                 let outputs = node.handle(message).map_err(|e| anyhow::anyhow!("{e}"))?;
                 let after = node.ledger().committed(&dataset);
                 if after > before {
-                    self.audit.append(
+                    self.record(
                         "budget charged",
                         json!({
                             "job": job_id.0, "round": round.map(|r| r.0), "what": what,
                             "rho": after - before, "rho_committed": after,
                             "rho_limit": self.policy.max_rho_per_dataset.get(),
                         }),
-                    )?;
+                    );
                 }
                 outputs
             }
@@ -312,6 +353,15 @@ impl Node {
                 &detail,
             ))],
         };
+        // A job this site refused at its announcement keeps nothing in memory.
+        if message_kind == "announcement"
+            && outputs
+                .iter()
+                .any(|o| matches!(o, SiteOutput::ToHub(Message::Refusal(_))))
+        {
+            self.jobs.remove(&job_id);
+            self.order.retain(|j| j != &job_id);
+        }
         for output in outputs {
             self.send(output).await;
         }
@@ -328,7 +378,30 @@ impl Node {
         })
     }
 
-    /// Sends one output; failures are logged (the hub's deadline handles a lost message).
+    /// One attempt at sending `message` to `target`.
+    async fn send_once(&self, target: &str, message: &Message) -> Result<()> {
+        let body = msg::encode(message)?;
+        let (client, url) = match (message, target) {
+            (Message::Upload(u), "aggregator") => (
+                &self.aggregator_client,
+                format!("{}/v1/jobs/{}/uploads", self.config.aggregator.base_url()?, u.job_id.0),
+            ),
+            _ => (
+                &self.hub_client,
+                format!("{}/v1/site/messages", self.config.hub.base_url()?),
+            ),
+        };
+        let response = client
+            .post(&url)
+            .body(body)
+            .send()
+            .await
+            .map_err(|e| anyhow::anyhow!("{target} unreachable: {e}"))?;
+        crate::api::check(response, target).await.map(|_| ())
+    }
+
+    /// Sends one output, retrying transport failures; a final failure is logged (the hub's
+    /// deadline handles a lost message).
     async fn send(&mut self, output: SiteOutput) {
         let (target, message) = match output {
             SiteOutput::ToHub(m) => ("hub", m),
@@ -347,31 +420,33 @@ impl Node {
             _ => None,
         };
         if let Some((event, detail)) = detail
-            && let Err(e) = self.audit.append(event, detail)
+            && !self.record(event, detail)
         {
-            log::line(&self.name(), format!("cannot write the audit log: {e:#}"));
+            return;
         }
-        let result = async {
-            let body = msg::encode(&message)?;
-            let (client, url) = match (&message, target) {
-                (Message::Upload(u), "aggregator") => (
-                    &self.aggregator_client,
-                    format!("{}/v1/jobs/{}/uploads", self.config.aggregator.base_url()?, u.job_id.0),
-                ),
-                _ => (
-                    &self.hub_client,
-                    format!("{}/v1/site/messages", self.config.hub.base_url()?),
-                ),
-            };
-            let response = client
-                .post(&url)
-                .body(body)
-                .send()
-                .await
-                .map_err(|e| anyhow::anyhow!("{target} unreachable: {e}"))?;
-            crate::api::check(response, target).await.map(|_| ())
+        if self.audit_broken {
+            return;
         }
-        .await;
+        // A lost request would drop the site from the job after it was charged: retry with
+        // backoff for up to a minute (the bytes are identical; a duplicate is a harmless replay).
+        let mut delay = Duration::from_millis(200);
+        let until = std::time::Instant::now() + Duration::from_secs(60);
+        let result = loop {
+            let attempt = self.send_once(target, &message).await;
+            match attempt {
+                Ok(()) => break Ok(()),
+                Err(e) if e.downcast_ref::<crate::api::Refused>().is_some_and(|r| r.is_final()) => break Err(e),
+                Err(e) if std::time::Instant::now() + delay > until => break Err(e),
+                Err(e) => {
+                    log::line(
+                        &self.name(),
+                        format!("{} to the {target}: {e:#}; retrying", kind(&message)),
+                    );
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(Duration::from_secs(10));
+                }
+            }
+        };
         if let Err(e) = result {
             log::line(&self.name(), format!("{} to the {target}: {e:#}", kind(&message)));
         }
