@@ -373,12 +373,16 @@ impl<L: PrivacyLedger> SiteNode<L> {
 /// The refusal for a ledger error: over budget, or the ledger's storage failed (and a
 /// reservation it may hold stays outstanding, counted against the budget: never under-counted).
 fn ledger_refusal(e: FederationError) -> (RefusalReason, String) {
-    let reason = match e {
-        FederationError::BudgetExceeded { .. } => RefusalReason::BudgetExceeded,
-        FederationError::Ledger { .. } => RefusalReason::LedgerUnavailable,
-        _ => RefusalReason::InvalidRequest,
-    };
-    (reason, e.to_string())
+    match e {
+        FederationError::BudgetExceeded { .. } => (RefusalReason::BudgetExceeded, e.to_string()),
+        // The storage error names local files and database details: the hub is told only that
+        // the ledger is unavailable; the cause stays at the site.
+        FederationError::Ledger { .. } => (
+            RefusalReason::LedgerUnavailable,
+            "the site's privacy ledger is unavailable".to_string(),
+        ),
+        _ => (RefusalReason::InvalidRequest, e.to_string()),
+    }
 }
 
 /// The site's vote for a [`Purpose::Votes`] request: a one-hot vector over the candidates, the
