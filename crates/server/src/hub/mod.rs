@@ -251,9 +251,9 @@ async fn site_poll(
     let mut changes = shared.outbox.subscribe();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(q.wait.min(60));
     loop {
-        let messages = shared
-            .store
-            .inbox(&identity.name, q.after, 64)
+        // A database call blocks: tell the runtime, so that a slow database delays this poll
+        // without stalling the other tasks of this worker thread.
+        let messages = tokio::task::block_in_place(|| shared.store.inbox(&identity.name, q.after, 64))
             .map_err(|e| Problem::internal("site poll", &e))?;
         if !messages.is_empty() {
             return Ok(Json(Inbox {
