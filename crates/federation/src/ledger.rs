@@ -115,18 +115,26 @@ fn sum_up(values: impl Iterator<Item = f64>) -> f64 {
     values.fold(0.0, |acc, v| (acc + v).next_up())
 }
 
+/// The limit check every [`PrivacyLedger`] makes before reserving: `used + rho`, rounded up,
+/// must stay at or below `limit` (a sum that lands exactly on the limit after rounding up is
+/// refused: accounting rounds against us).
+pub fn check_limit(dataset: &str, used: f64, rho: Rho, limit: Rho) -> Result<()> {
+    let after = (used + rho.get()).next_up();
+    if after > limit.get() {
+        return Err(FederationError::BudgetExceeded {
+            dataset: dataset.to_owned(),
+            requested: rho.get(),
+            remaining: (limit.get() - used).max(0.0),
+            limit: limit.get(),
+        });
+    }
+    Ok(())
+}
+
 impl PrivacyLedger for InMemoryLedger {
     fn reserve(&mut self, dataset: &str, job: &JobId, rho: Rho, limit: Rho) -> Result<Reservation> {
         let used = sum_up([self.committed(dataset), self.reserved(dataset)].into_iter());
-        let after = (used + rho.get()).next_up();
-        if after > limit.get() {
-            return Err(FederationError::BudgetExceeded {
-                dataset: dataset.to_owned(),
-                requested: rho.get(),
-                remaining: (limit.get() - used).max(0.0),
-                limit: limit.get(),
-            });
-        }
+        check_limit(dataset, used, rho, limit)?;
         let id = self.next_id;
         self.next_id += 1;
         self.outstanding.insert(

@@ -304,15 +304,7 @@ impl PrivacyLedger for SqliteLedger {
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(|e| fail(&e))?;
         let used = sum(&tx, dataset, None, &[EntryState::Reserved, EntryState::Committed]).map_err(|e| fail(&e))?;
-        let after = (used + rho.get()).next_up();
-        if after > limit.get() {
-            return Err(FederationError::BudgetExceeded {
-                dataset: dataset.to_owned(),
-                requested: rho.get(),
-                remaining: (limit.get() - used).max(0.0),
-                limit: limit.get(),
-            });
-        }
+        federation::ledger::check_limit(dataset, used, rho, limit)?;
         tx.execute(
             "INSERT INTO reservations (dataset, job, rho, state, created) VALUES (?1, ?2, ?3, 'reserved', ?4)",
             params![dataset, job.0, rho.get(), rfc3339_utc(SystemTime::now())],
