@@ -115,9 +115,9 @@ fn sum_up(values: impl Iterator<Item = f64>) -> f64 {
     values.fold(0.0, |acc, v| (acc + v).next_up())
 }
 
-/// The limit check every [`PrivacyLedger`] makes before reserving: `used + rho`, rounded up,
-/// must stay at or below `limit` (a sum that lands exactly on the limit after rounding up is
-/// refused: accounting rounds against us).
+/// The limit check every [`PrivacyLedger`] makes before reserving: `used + rho`, rounded up by
+/// one ulp (accounting rounds against us), must not exceed `limit` — so a reservation that
+/// would fill the budget exactly is refused.
 pub fn check_limit(dataset: &str, used: f64, rho: Rho, limit: Rho) -> Result<()> {
     let after = (used + rho.get()).next_up();
     if after > limit.get() {
