@@ -305,6 +305,29 @@ fn a_node_killed_mid_round_is_dropped_and_the_job_goes_on() {
 }
 
 #[test]
+fn a_node_restarted_mid_job_refuses_the_rounds_it_forgot_and_keeps_its_ledger() {
+    let mut f = Running::start(30);
+    let id = f.submit_and_kill(MethodName::Mst, "site-2");
+    *f.fleet.get("site-2").unwrap() = Service::start(&exe(), "node", "site-2", &f.layout).unwrap();
+    let done = f.poll(&id, |s| s.state.is_final());
+    assert_eq!(done.state, JobState::Succeeded, "{done:?}");
+    assert_eq!(done.sites, vec!["site-1", "site-3"]);
+    f.fleet.stop();
+    let hub = audit_entries(&f.layout, "hub");
+    let refused = events(&hub, "site refused");
+    assert!(
+        refused
+            .iter()
+            .any(|e| e["detail"]["site"] == "site-2" && e["detail"]["reason"] == "UnknownJob"),
+        "{refused:?}"
+    );
+    // The restarted node's audit log continues its chain (verified by check_ledgers).
+    let site2 = audit_entries(&f.layout, "site-2");
+    assert_eq!(events(&site2, "node started").len(), 2);
+    check_ledgers(&f.layout);
+}
+
+#[test]
 fn the_aggregator_gone_fails_the_job_with_the_reason() {
     let mut f = Running::start(30);
     let id = f.submit_and_kill(MethodName::Mst, "aggregator");
