@@ -210,7 +210,8 @@ fn a_federated_job_runs_end_to_end_over_mutual_tls() {
     let done = poll(&rt, &layout, &submitted.id, |s| s.state.is_final());
     assert_eq!(done.state, JobState::Succeeded, "{done:?}");
     assert_eq!(done.sites, vec!["site-1", "site-2", "site-3"]);
-    assert!(done.round >= 3 * COLUMNS.len() as u32 - 2, "{done:?}");
+    // MST: at least one selection round per tree edge, plus the measurements.
+    assert!(done.round > COLUMNS.len() as u32 - 1, "{done:?}");
     let csv = String::from_utf8(rt.block_on(c.fetch(&submitted.id)).unwrap()).unwrap();
     let mut lines = csv.lines();
     let header = lines.next().unwrap();
