@@ -346,12 +346,18 @@ impl Node {
             }
             // Results and failures of a job this node does not know need no answer.
             Ok(None) => Vec::new(),
-            Err(detail) => vec![SiteOutput::ToHub(self.refusal(
-                &job_id,
-                round,
-                RefusalReason::InvalidRequest,
-                &detail,
-            ))],
+            Err(detail) => {
+                // The cause may name local files or, worse, a value of the data (an encoding
+                // error): it stays in this node's log; the hub gets a fixed refusal.
+                log::line(&self.name(), format!("job {job_id} refused: {detail}"));
+                self.record("job not served", json!({ "job": job_id.0, "cause": detail }));
+                vec![SiteOutput::ToHub(self.refusal(
+                    &job_id,
+                    round,
+                    RefusalReason::InvalidRequest,
+                    "this site cannot serve the job's dataset or columns (its operator's log has the cause)",
+                ))]
+            }
         };
         // A job this site refused at its announcement keeps nothing in memory.
         if message_kind == "announcement"

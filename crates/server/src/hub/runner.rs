@@ -276,6 +276,8 @@ pub(crate) struct NetDriver<'a> {
     events: &'a Receiver<Event>,
     /// Rounds released before a restart, served again in order.
     cached: VecDeque<crate::store::StoredRelease>,
+    /// The rounds of this job whose release is in the audit log already.
+    audited: BTreeSet<u32>,
     /// Rounds released so far (served or live).
     round: u32,
     planned: u32,
@@ -294,12 +296,18 @@ pub(crate) struct NetDriver<'a> {
 impl<'a> NetDriver<'a> {
     fn new(shared: Arc<Shared>, job: &str, hub: Hub, events: &'a Receiver<Event>, planned: u32) -> Result<Self> {
         let cached: VecDeque<_> = shared.store.releases(job)?.into();
+        let audited = if cached.is_empty() {
+            BTreeSet::new()
+        } else {
+            audited_releases(&shared.config.audit_log, job)?
+        };
         Ok(NetDriver {
             shared,
             job: job.to_string(),
             hub,
             events,
             cached,
+            audited,
             round: 0,
             planned,
             answered: BTreeSet::new(),
@@ -639,7 +647,22 @@ impl RoundDriver for NetDriver<'_> {
 
     fn run(&mut self, spec: RoundSpec) -> federation::Result<RoundRelease> {
         let result = match self.cached.pop_front() {
-            Some(stored) => served(&stored, &spec),
+            Some(stored) => served(&stored, &spec).and_then(|release| {
+                // A hub killed between storing a release and auditing it: the audit log gets
+                // the entry now, so that every release is in it.
+                if !self.audited.contains(&stored.round) {
+                    self.audit(
+                        "round released",
+                        json!({
+                            "job": self.job, "round": stored.round, "cells": stored.values.len(),
+                            "sigma2_per_aggregator": format!("{}/{}", stored.sigma2.0, stored.sigma2.1),
+                            "contributors": stored.contributors, "values_sha256": digest(&stored.values),
+                            "recorded_at_resume": true,
+                        }),
+                    )?;
+                }
+                Ok(release)
+            }),
             None => self.live_round(spec),
         };
         match result {
@@ -712,4 +735,19 @@ fn served(stored: &crate::store::StoredRelease, spec: &RoundSpec) -> Result<Roun
         sigma2: Rational::new(stored.sigma2.0, stored.sigma2.1).map_err(|e| End::Failed(e.to_string()))?,
         contributors: stored.contributors.iter().map(|s| SiteId(s.clone())).collect(),
     })
+}
+
+/// The rounds of `job` whose `round released` entry is in the hub's audit log.
+fn audited_releases(log: &std::path::Path, job: &str) -> Result<BTreeSet<u32>> {
+    let text = match std::fs::read_to_string(log) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(BTreeSet::new()),
+        Err(e) => return Err(e).with_context(|| format!("cannot read {}", log.display())),
+    };
+    Ok(text
+        .lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .filter(|e| e["event"] == "round released" && e["detail"]["job"] == job)
+        .filter_map(|e| e["detail"]["round"].as_u64().and_then(|r| u32::try_from(r).ok()))
+        .collect())
 }
