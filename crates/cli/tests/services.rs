@@ -104,7 +104,7 @@ fn poll(rt: &tokio::runtime::Runtime, layout: &Layout, id: &str, done: impl Fn(&
                 last = Some(s);
             }
         }
-        std::thread::sleep(Duration::from_millis(100));
+        std::thread::sleep(Duration::from_millis(25));
     }
     panic!("job {id} did not reach the expected state; last status {last:?}");
 }
