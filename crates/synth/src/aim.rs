@@ -142,9 +142,8 @@ pub fn aim(oracle: &mut impl MeasurementOracle, options: &AimOptions) -> Result<
             rho_oneway.get() * d as f64
         )));
     }
-    for a in 0..d {
-        released.push(oracle.measure(&[a], rho_oneway, &format!("AIM one-way marginal {a}"))?);
-    }
+    let oneway: Vec<Vec<usize>> = (0..d).map(|a| vec![a]).collect();
+    released.extend(oracle.measure_many(&oneway, rho_oneway, "AIM one-way marginal")?);
     let mut model = estimate(&sizes, &released, None, options.round_iters)?;
     let mut selected = Vec::new();
     let mut t = 0;

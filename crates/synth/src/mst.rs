@@ -44,10 +44,8 @@ pub fn mst(oracle: &mut impl MeasurementOracle, iters: usize) -> Result<MstFit> 
 
     // 1. One-way marginals.
     let rho1 = Rho::new(total * thirds / d as f64 * slack)?;
-    let mut oneway = Vec::with_capacity(d);
-    for a in 0..d {
-        oneway.push(oracle.measure(&[a], rho1, &format!("MST one-way marginal {a}"))?);
-    }
+    let attrs: Vec<Vec<usize>> = (0..d).map(|a| vec![a]).collect();
+    let oneway = oracle.measure_many(&attrs, rho1, "MST one-way marginal")?;
 
     // 2. Domain compression (post-processing of the one-way answers).
     let compression = compress(&oneway);
@@ -119,9 +117,8 @@ pub fn mst(oracle: &mut impl MeasurementOracle, iters: usize) -> Result<MstFit> 
     // 4. Two-way marginals of the tree, with what remains.
     let rho3 = Rho::new(oracle.accountant().remaining() / edges.len() as f64 * slack)?;
     let mut released = oneway;
-    for e in &edges {
-        released.push(oracle.measure(e, rho3, &format!("MST two-way marginal {e:?}"))?);
-    }
+    let tree: Vec<Vec<usize>> = edges.iter().map(|e| e.to_vec()).collect();
+    released.extend(oracle.measure_many(&tree, rho3, "MST two-way marginal")?);
 
     // 5. Estimation.
     let model = estimate(&sizes, &released, None, iters)?;
