@@ -184,7 +184,9 @@ pub struct JobAcceptance {
 
 /// Hub → sites (and → helper inside [`HelperInstruction::Open`]): one round's query. A
 /// selection request has purpose [`Purpose::Selection`] and several marginals; a measurement
-/// request one. The concatenated vector of all `marginals` is secret-shared.
+/// request one or several (a batch of independent measurements at the same σ², charged as
+/// their composition: squared sensitivity k). The concatenated vector of all `marginals` is
+/// secret-shared.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MeasurementRequest {

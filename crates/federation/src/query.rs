@@ -54,9 +54,6 @@ pub(crate) fn check(request: &MeasurementRequest, sizes: &[usize]) -> Result<Que
     if request.marginals.is_empty() {
         return Err(input("the request names no marginal"));
     }
-    if request.purpose == Purpose::Measurement && request.marginals.len() != 1 {
-        return Err(input("a measurement request names exactly one marginal"));
-    }
     let mut marginals = Vec::with_capacity(request.marginals.len());
     let mut length = 0usize;
     for m in &request.marginals {

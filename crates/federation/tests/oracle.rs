@@ -6,7 +6,9 @@ mod common;
 
 use common::*;
 use dp::{Epsilon, Rho};
-use federation::{FederatedOracle, Noise, PrivacyLedger, Selection};
+use federation::hub::{RoundRelease, RoundSpec};
+use federation::msg::{JobAnnouncement, JobId, MeasurementRequest, Round, WireRational};
+use federation::{FederatedOracle, Noise, PrivacyLedger, RoundDriver, Selection, Simulation, rho_of_request};
 use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 use synth::aim::{AimOptions, aim};
@@ -61,9 +63,10 @@ fn federated_mst_runs_unchanged_and_samples_rule_abiding_rows() {
     let mut oracle = oracle(&fx, vec![]);
     let fit = mst(&mut oracle, 200).unwrap();
     assert_eq!(fit.edges.len(), fx.domain.len() - 1);
-    // d one-way + (d − 1) selections + (d − 1) two-way marginals.
+    // One round for the d one-way marginals, d − 1 selections, one round for the d − 1
+    // two-way marginals (3d − 2 rounds before `measure_many`).
     let d = fx.domain.len();
-    assert_eq!(oracle.rounds(), d + 2 * (d - 1));
+    assert_eq!(oracle.rounds(), d + 1);
     check_spending(&oracle, 3);
     let fitted = FittedModel {
         dictionary: fx.dictionary.clone(),
@@ -77,10 +80,11 @@ fn federated_mst_runs_unchanged_and_samples_rule_abiding_rows() {
 #[test]
 fn federated_aim_runs_unchanged_and_survives_a_dropout() {
     let fx = fixture(3, 1500, 22);
-    // Site 3 vanishes at round 8 (a selection): the job continues with two sites.
+    // Site 3 vanishes at round 4 (a selection; round 1 measures the one-way marginals): the
+    // job continues with two sites.
     let fault = federation::Fault::Drop {
         site: 2,
-        round: 8,
+        round: 4,
         step: federation::Step::Request,
     };
     let mut oracle = oracle(&fx, vec![fault]);
@@ -173,8 +177,9 @@ fn hub_restarts_are_invisible_to_the_synthesizer_and_a_helper_timeout_stops_it()
             round: 3,
             step: RestartStep::Uploads,
         },
+        // The last round: the batched two-way marginals.
         AggregatorFault::HubRestart {
-            round: 12,
+            round: fx.domain.len() as u32 + 1,
             step: RestartStep::HelperShare,
         },
     ]);
@@ -314,4 +319,89 @@ fn the_floor_correction_stops_reselecting_a_heterogeneous_measured_clique() {
         );
     }
     assert_eq!(oracle.accountant().spent(), plain.accountant().spent());
+}
+
+/// A simulation without aggregator noise that the oracle takes for a noisy one, and keeps the
+/// rounds it ran: lets a test compare a release with the plain sum.
+struct Unnoised {
+    sim: Simulation,
+    specs: Vec<RoundSpec>,
+}
+
+impl RoundDriver for Unnoised {
+    fn announcement(&self) -> &JobAnnouncement {
+        RoundDriver::announcement(&self.sim)
+    }
+
+    fn sizes(&self) -> &[usize] {
+        RoundDriver::sizes(&self.sim)
+    }
+
+    fn noise(&self) -> Noise {
+        Noise::DiscreteGaussian
+    }
+
+    fn run(&mut self, spec: RoundSpec) -> federation::Result<RoundRelease> {
+        self.specs.push(spec.clone());
+        self.sim.run(spec)
+    }
+}
+
+#[test]
+fn a_batched_measurement_is_one_round_charged_as_k_measurements() {
+    let fx = fixture(3, 600, 27);
+    let sim = simulation(&fx, 2, JOB_RHO, 2.0, config(Noise::DisabledForTests, vec![]));
+    let driver = Unnoised { sim, specs: Vec::new() };
+    let mut oracle = FederatedOracle::new(driver, Rho::new(JOB_RHO).unwrap(), ChaCha20Rng::seed_from_u64(8)).unwrap();
+    let cliques = vec![vec![0], vec![1, 3], vec![2], vec![0, 4, 5]];
+    let rho_each = Rho::new(0.01).unwrap();
+    let released = oracle.measure_many(&cliques, rho_each, "batch").unwrap();
+    assert_eq!(oracle.rounds(), 1);
+    // Without noise the release is exactly the plain union marginals, split back per clique,
+    // each with the σ of a single measurement at rho_each (2σ² of the two aggregators).
+    let parts: Vec<_> = fx.parts.iter().collect();
+    let single = dp::GaussianMechanism::new(rho_each, 1).unwrap().sigma2().to_f64();
+    for (m, c) in released.iter().zip(&cliques) {
+        assert_eq!(&m.attrs, c);
+        assert_eq!(m.values, plain_sum(&parts, c), "{c:?}");
+        assert_eq!(m.sigma, (2.0 * single).sqrt());
+        assert_eq!(m.rho, rho_each);
+    }
+    // One charge of k·rho_each at the oracle; what each site recomputes from the request
+    // (k/(2σ²)) is that charge within rounding, never above it.
+    let k = cliques.len() as f64;
+    let ledger = oracle.accountant().ledger();
+    assert_eq!(ledger.len(), 1);
+    let charged = ledger[0].rho.get();
+    assert!(
+        charged >= k * rho_each.get() && charged <= (k * rho_each.get()).next_up(),
+        "{charged}"
+    );
+    let driver = oracle.into_driver();
+    let spec = &driver.specs[0];
+    assert_eq!(spec.purpose, federation::Purpose::Measurement);
+    assert_eq!(spec.marginals, cliques);
+    let request = MeasurementRequest {
+        job_id: JobId("j".into()),
+        round: Round(1),
+        purpose: spec.purpose,
+        marginals: cliques.iter().map(|c| c.iter().map(|&a| a as u32).collect()).collect(),
+        maps: spec.maps.clone(),
+        sigma2: WireRational::from(spec.sigma2),
+        what: spec.what.clone(),
+        scores: None,
+        votes: None,
+    };
+    let site = rho_of_request(&request).unwrap().get();
+    assert_eq!(site, charged, "the oracle charges what every site recomputes");
+    for s in driver.sim.sites() {
+        // The ledger rounds its sums up: within a few ulps of the recomputed charge.
+        let committed = s.ledger().committed(DATASET);
+        assert!(
+            committed >= site && committed <= site * (1.0 + 1e-12),
+            "{}: {committed}",
+            s.id()
+        );
+    }
+    check_ledgers(&driver.sim);
 }
