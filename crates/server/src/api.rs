@@ -130,11 +130,6 @@ impl JobStatus {
     }
 }
 
-/// Lowercase hex of `bytes`.
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 /// Messages waiting for a site, answered to its poll.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Inbox {

@@ -18,7 +18,6 @@
 //! second writer (in this or another process) is refused instead of forking the chain. The type
 //! is not internally synchronised; share it behind a `Mutex`.
 
-use std::fmt::Write as _;
 use std::fs::{self, File, OpenOptions};
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
@@ -236,13 +235,7 @@ fn hash_fields(seq: u64, time: &str, event: &str, detail: &str, prev: &str) -> S
         hasher.update((field.len() as u64).to_be_bytes());
         hasher.update(field.as_bytes());
     }
-    let digest = hasher.finalize();
-    let mut hex = String::with_capacity(64);
-    for byte in digest.iter() {
-        // Writing to a String cannot fail.
-        let _ = write!(hex, "{byte:02x}");
-    }
-    hex
+    federation::msg::to_hex(&hasher.finalize())
 }
 
 /// The text of a line around its `detail`: `{"seq":…,"time":…,"event":…,"detail":` and
@@ -339,7 +332,7 @@ fn set_aside_partial_tail(path: &Path, file: &File) -> anyhow::Result<Option<(Pa
     file.set_len(keep as u64)
         .and_then(|()| file.sync_all())
         .with_context(|| format!("cutting audit log {} back to its last complete line", path.display()))?;
-    let digest = Sha256::digest(tail).iter().map(|b| format!("{b:02x}")).collect();
+    let digest = federation::msg::to_hex(&Sha256::digest(tail));
     Ok(Some((aside, tail.len(), digest)))
 }
 

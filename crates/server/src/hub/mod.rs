@@ -412,7 +412,7 @@ async fn submit(
     let secrets = new_secrets();
     // The id is public (sites and logs see it): its own random bytes, nothing of the secrets.
     let id_bytes: [u8; 6] = rand::RngExt::random(&mut rand::rng());
-    let id = format!("job-{}", hex_prefix(&id_bytes));
+    let id = format!("job-{}", msg::to_hex(&id_bytes));
     shared
         .store
         .insert_job(&id, &identity.name, &request, &secrets)
@@ -430,10 +430,6 @@ async fn submit(
     }
     let status = read_status(&shared, &id, &identity)?;
     Ok((StatusCode::CREATED, Json(status)))
-}
-
-fn hex_prefix(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn read_status(shared: &Shared, id: &str, identity: &Identity) -> Result<JobStatus, Problem> {

@@ -419,7 +419,7 @@ impl Store {
     /// within one instance, so a node seeing another id starts its cursor again from 0.
     pub fn instance(&self) -> Result<String> {
         let fresh: [u8; 16] = rand::RngExt::random(&mut rand::rng());
-        self.backend.instance(&crate::api::hex(&fresh))
+        self.backend.instance(&federation::msg::to_hex(&fresh))
     }
 
     /// The newest sequence number in the outbox.
