@@ -98,26 +98,9 @@ fn persist(state: &std::path::Path, id: &str, job: &Job) -> Result<()> {
         verify_key: msg::to_hex(&job.verify_key),
         checkpoint: job.node.checkpoint(),
     };
-    let path = job_file(state, id);
-    let tmp = path.with_extension("json.partial");
-    {
-        use std::io::Write;
-        let mut options = std::fs::OpenOptions::new();
-        options.write(true).create(true).truncate(true);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-        let mut file = options
-            .open(&tmp)
-            .with_context(|| format!("cannot write {}", tmp.display()))?;
-        file.write_all(serde_json::to_string(&stored)?.as_bytes())?;
-        file.sync_all()?;
-    }
-    std::fs::rename(&tmp, &path).with_context(|| format!("cannot write {}", path.display()))?;
-    // The rename is durable only once the directory is: a power loss must not bring back a
-    // state without a share that already left.
-    std::fs::File::open(state)
-        .and_then(|d| d.sync_all())
-        .with_context(|| format!("cannot sync {}", state.display()))
+    // Durable (directory synced too): a power loss must not bring back a state without a
+    // share that already left. Private: it holds the verification key.
+    crate::config::write_atomically(&job_file(state, id), serde_json::to_string(&stored)?.as_bytes(), true)
 }
 
 /// Jobs kept by an earlier run of the aggregator.

@@ -365,12 +365,40 @@ impl Resolve for NodeConfig {
 
 /// Writes `addr` to `file` atomically (a peer may be reading it).
 pub fn write_address(file: &Path, addr: SocketAddr) -> Result<()> {
-    let tmp = file.with_extension("partial");
-    if let Some(dir) = file.parent() {
-        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    ensure_parent(file)?;
+    write_atomically(file, addr.to_string().as_bytes(), false)
+}
+
+/// Replaces `path` with `bytes` so that a reader or a crash sees the old file or the new one,
+/// never a part: a temporary file beside it (mode 0600 when `private`), synced, renamed over
+/// `path`, and the directory synced so that the rename itself survives a power loss.
+pub fn write_atomically(path: &Path, bytes: &[u8], private: bool) -> Result<()> {
+    use std::io::Write;
+    let mut tmp_name = path.as_os_str().to_owned();
+    tmp_name.push(".partial");
+    let tmp = PathBuf::from(tmp_name);
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    if private {
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
     }
-    std::fs::write(&tmp, addr.to_string()).with_context(|| format!("cannot write {}", tmp.display()))?;
-    std::fs::rename(&tmp, file).with_context(|| format!("cannot write {}", file.display()))
+    #[cfg(not(unix))]
+    let _ = private;
+    let mut file = options
+        .open(&tmp)
+        .with_context(|| format!("cannot write {}", tmp.display()))?;
+    file.write_all(bytes)
+        .and_then(|()| file.sync_all())
+        .with_context(|| format!("cannot write {}", tmp.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("cannot move {} to {}", tmp.display(), path.display()))?;
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    std::fs::File::open(dir)
+        .and_then(|d| d.sync_all())
+        .with_context(|| format!("cannot sync {}", dir.display()))
 }
 
 /// Creates the directory a file of the configuration goes in (a ledger, a log, a database).

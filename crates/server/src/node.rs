@@ -92,9 +92,7 @@ fn read_cursor(path: &Path) -> Result<(String, u64)> {
 }
 
 fn write_cursor(path: &Path, instance: &str, seq: u64) -> Result<()> {
-    let tmp = path.with_extension("cursor.partial");
-    std::fs::write(&tmp, format!("{instance} {seq}")).with_context(|| format!("cannot write {}", tmp.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))
+    crate::config::write_atomically(path, format!("{instance} {seq}").as_bytes(), false)
 }
 
 /// Runs the node until `shutdown` resolves.

@@ -235,15 +235,9 @@ fn execute(shared: &Arc<Shared>, id: &str, events: &Receiver<Event>) -> Result<s
 }
 
 fn write_csv(path: &std::path::Path, t: &table::Table) -> Result<()> {
-    let tmp = path.with_extension("csv.partial");
-    let file = std::fs::File::create(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?;
-    let mut w = std::io::BufWriter::new(file);
-    table::csv::write_table(&mut w, t, &table::csv::CsvOptions::default())?;
-    let file = w
-        .into_inner()
-        .map_err(|e| anyhow!("cannot write {}: {e}", tmp.display()))?;
-    file.sync_all()?;
-    std::fs::rename(&tmp, path).with_context(|| format!("cannot move {} to {}", tmp.display(), path.display()))
+    let mut bytes = Vec::new();
+    table::csv::write_table(&mut bytes, t, &table::csv::CsvOptions::default())?;
+    crate::config::write_atomically(path, &bytes, false)
 }
 
 /// Tells the helper aggregator about the job and its verification key (idempotent).
