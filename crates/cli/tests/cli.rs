@@ -2,27 +2,13 @@
 
 mod common;
 
-use common::{synthema, text};
+use common::{simulate, synthema, text};
 use std::path::Path;
 
 #[test]
 fn simulate_then_check_succeeds() {
     let dir = tempfile::tempdir().unwrap();
-    let out = synthema(
-        &[
-            "simulate",
-            "aml",
-            "--patients",
-            "600",
-            "--sites",
-            "3",
-            "--seed",
-            "1",
-            "--out",
-            "d",
-        ],
-        dir.path(),
-    );
+    let out = simulate(dir.path(), "aml", 600, 3, "1", "d");
     assert!(out.status.success(), "{}", text(&out.stderr));
     for f in ["site-1.csv", "site-2.csv", "site-3.csv", "dictionary.toml"] {
         assert!(dir.path().join("d").join(f).exists(), "{f} missing");
@@ -40,21 +26,7 @@ fn simulate_then_check_succeeds() {
 fn same_seed_same_files() {
     let dir = tempfile::tempdir().unwrap();
     for (seed, d) in [("7", "a"), ("7", "b"), ("8", "c")] {
-        let out = synthema(
-            &[
-                "simulate",
-                "scd",
-                "--patients",
-                "300",
-                "--sites",
-                "2",
-                "--seed",
-                seed,
-                "--out",
-                d,
-            ],
-            dir.path(),
-        );
+        let out = simulate(dir.path(), "scd", 300, 2, seed, d);
         assert!(out.status.success(), "{}", text(&out.stderr));
     }
     let read = |d: &str| std::fs::read(dir.path().join(d).join("site-1.csv")).unwrap();
@@ -65,21 +37,7 @@ fn same_seed_same_files() {
 #[test]
 fn check_lists_every_injected_error_with_line_and_column() {
     let dir = tempfile::tempdir().unwrap();
-    let out = synthema(
-        &[
-            "simulate",
-            "aml",
-            "--patients",
-            "200",
-            "--sites",
-            "1",
-            "--seed",
-            "3",
-            "--out",
-            "d",
-        ],
-        dir.path(),
-    );
+    let out = simulate(dir.path(), "aml", 200, 1, "3", "d");
     assert!(out.status.success(), "{}", text(&out.stderr));
     let path = dir.path().join("d/site-1.csv");
     let csv = std::fs::read_to_string(&path).unwrap();
@@ -211,21 +169,7 @@ fn demo_runs_and_validates() {
 }
 
 fn simulated(dir: &Path) {
-    let out = synthema(
-        &[
-            "simulate",
-            "aml",
-            "--patients",
-            "800",
-            "--sites",
-            "1",
-            "--seed",
-            "5",
-            "--out",
-            "d",
-        ],
-        dir,
-    );
+    let out = simulate(dir, "aml", 800, 1, "5", "d");
     assert!(out.status.success(), "{}", text(&out.stderr));
 }
 
@@ -398,21 +342,7 @@ fn anonymize_an_extract_and_reapply_the_strategy() {
 #[test]
 fn evaluate_writes_the_report_and_skips_what_it_cannot_do() {
     let dir = tempfile::tempdir().unwrap();
-    let out = synthema(
-        &[
-            "simulate",
-            "aml",
-            "--patients",
-            "1200",
-            "--sites",
-            "2",
-            "--seed",
-            "6",
-            "--out",
-            "d",
-        ],
-        dir.path(),
-    );
+    let out = simulate(dir.path(), "aml", 1200, 2, "6", "d");
     assert!(out.status.success());
     let out = synthema(
         &[

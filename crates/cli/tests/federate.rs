@@ -4,28 +4,14 @@
 
 mod common;
 
-use common::{synthema, text};
+use common::{simulate, synthema, text};
 use std::path::Path;
 use std::process::Output;
 
 /// A temporary directory holding `d/site-{1,2,3}.csv` and `d/dictionary.toml`.
 fn cohort() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
-    let out = synthema(
-        &[
-            "simulate",
-            "aml",
-            "--patients",
-            "900",
-            "--sites",
-            "3",
-            "--seed",
-            "1",
-            "--out",
-            "d",
-        ],
-        dir.path(),
-    );
+    let out = simulate(dir.path(), "aml", 900, 3, "1", "d");
     assert!(out.status.success(), "{}", text(&out.stderr));
     dir
 }
