@@ -258,14 +258,7 @@ impl Node {
 
     /// The site node of a job, created at its announcement from the dictionary restricted to
     /// the announced columns (the same public domain the hub computes).
-    fn site_node(&mut self, message: &Message) -> Result<Option<&mut SiteNode<SqliteLedger>>, String> {
-        let job = match message {
-            Message::Announcement(a) => &a.job_id,
-            Message::Request(r) => &r.job_id,
-            Message::Result(r) => &r.job_id,
-            Message::Failure(f) => &f.job_id,
-            other => return Err(format!("a site does not handle {}", kind(other))),
-        };
+    fn site_node(&mut self, job: &JobId, message: &Message) -> Result<Option<&mut SiteNode<SqliteLedger>>, String> {
         if !self.jobs.contains_key(job) {
             let Message::Announcement(a) = message else {
                 return Ok(None);
@@ -316,7 +309,7 @@ impl Node {
         };
         let dataset = self.config.dataset.name.clone();
         let message_kind = kind(&message);
-        let outputs = match self.site_node(&message) {
+        let outputs = match self.site_node(&job_id, &message) {
             Ok(Some(node)) => {
                 let before = node.ledger().committed(&dataset);
                 let outputs = node.handle(message).map_err(|e| anyhow::anyhow!("{e}"))?;

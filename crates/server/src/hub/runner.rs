@@ -588,14 +588,7 @@ impl<'a> NetDriver<'a> {
                 };
                 let checkpoint = serde_json::to_string(&self.hub.checkpoint()).map_err(anyhow::Error::from)?;
                 self.shared.store.put_release(&self.job, &stored, Some(&checkpoint))?;
-                self.audit(
-                    "round released",
-                    json!({
-                        "job": self.job, "round": release.round.0, "cells": release.values.len(),
-                        "sigma2_per_aggregator": format!("{}/{}", stored.sigma2.0, stored.sigma2.1),
-                        "contributors": stored.contributors, "values_sha256": digest(&release.values),
-                    }),
-                )?;
+                self.audit("round released", release_detail(&self.job, &stored))?;
                 Ok(release)
             }
             Some(Err(reason)) => {
@@ -614,6 +607,16 @@ impl<'a> NetDriver<'a> {
 
 fn fed(e: FederationError) -> End {
     End::Failed(e.to_string())
+}
+
+/// The audit entry of a release: cells, σ², contributors and a digest of the values (the audit
+/// log records the digest, not the vector).
+fn release_detail(job: &str, stored: &crate::store::StoredRelease) -> serde_json::Value {
+    json!({
+        "job": job, "round": stored.round, "cells": stored.values.len(),
+        "sigma2_per_aggregator": format!("{}/{}", stored.sigma2.0, stored.sigma2.1),
+        "contributors": stored.contributors, "values_sha256": digest(&stored.values),
+    })
 }
 
 /// SHA-256 of the released values (the audit log records the digest, not the vector).
@@ -645,15 +648,11 @@ impl RoundDriver for NetDriver<'_> {
                 // A hub killed between storing a release and auditing it: the audit log gets
                 // the entry now, so that every release is in it.
                 if !self.audited.contains(&stored.round) {
-                    self.audit(
-                        "round released",
-                        json!({
-                            "job": self.job, "round": stored.round, "cells": stored.values.len(),
-                            "sigma2_per_aggregator": format!("{}/{}", stored.sigma2.0, stored.sigma2.1),
-                            "contributors": stored.contributors, "values_sha256": digest(&stored.values),
-                            "recorded_at_resume": true,
-                        }),
-                    )?;
+                    self.audit("round released", {
+                        let mut detail = release_detail(&self.job, &stored);
+                        detail["recorded_at_resume"] = json!(true);
+                        detail
+                    })?;
                 }
                 Ok(release)
             }),
